@@ -1,0 +1,161 @@
+// Package golden runs the cases under testdata/cases, shared by every front
+// (engine, CLI, KRM function, webhook), and compares or rewrites their
+// expected files.
+//
+// A case is a directory with:
+//
+//	config.yaml    the injector config (required)
+//	input.yaml     the manifests (required)
+//	options.yaml   optional: annotationPrefix, uninject, roundTrip
+//	expected.yaml  the output, when the case succeeds
+//	report.txt     the per-resource report, when the case succeeds
+//	errors.txt     the errors, when the case fails
+//
+// `go test ./... -update` (or UPDATE_GOLDEN=1, or `make update-golden`)
+// rewrites the expected files and deletes stale ones; otherwise a missing,
+// different or stale file fails the test.
+package golden
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata")
+
+// Updating reports whether golden files are to be rewritten.
+func Updating() bool { return *update || os.Getenv("UPDATE_GOLDEN") != "" }
+
+// Options are a case's optional settings.
+type Options struct {
+	AnnotationPrefix string `yaml:"annotationPrefix"`
+	Uninject         bool   `yaml:"uninject"`
+	// RoundTrip: uninject(expected) must give back input. On by default;
+	// off for cases where it cannot hold (onConflict: replace, prior status).
+	RoundTrip *bool `yaml:"roundTrip"`
+}
+
+// Case is one directory of testdata/cases.
+type Case struct {
+	Name    string
+	Dir     string
+	Config  []byte
+	Input   []byte
+	Options Options
+}
+
+// RoundTrip reports whether uninject(expected) must equal the input.
+func (c *Case) RoundTrip() bool {
+	return !c.Options.Uninject && (c.Options.RoundTrip == nil || *c.Options.RoundTrip)
+}
+
+// Path returns a file of the case.
+func (c *Case) Path(name string) string { return filepath.Join(c.Dir, name) }
+
+// Root returns the repository's root directory.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Cases loads every case under testdata/cases.
+func Cases(t testing.TB) []*Case {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(Root(), "testdata", "cases", "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases found: %v", err)
+	}
+	var cases []*Case
+	for _, dir := range dirs {
+		c := &Case{Name: filepath.Base(dir), Dir: dir}
+		var err error
+		if c.Config, err = os.ReadFile(c.Path("config.yaml")); err != nil {
+			t.Fatalf("case %s: %v", c.Name, err)
+		}
+		if c.Input, err = os.ReadFile(c.Path("input.yaml")); err != nil {
+			t.Fatalf("case %s: %v", c.Name, err)
+		}
+		if opts, err := os.ReadFile(c.Path("options.yaml")); err == nil {
+			if err := yaml.Unmarshal(opts, &c.Options); err != nil {
+				t.Fatalf("case %s: options.yaml: %v", c.Name, err)
+			}
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// Outcome is what a front produced for a case.
+type Outcome struct {
+	Output []byte // the transformed stream, on success
+	Report string // one line per resource, on success
+	Errors string // the errors, one per line, on failure
+}
+
+// Check compares an outcome with the case's expected files, or rewrites them.
+// Only the files the outcome calls for may exist: others are stale.
+func (c *Case) Check(t *testing.T, got Outcome) {
+	t.Helper()
+	want := map[string][]byte{}
+	if got.Errors != "" {
+		want["errors.txt"] = []byte(strings.TrimRight(got.Errors, "\n") + "\n")
+	} else {
+		want["expected.yaml"] = got.Output
+		want["report.txt"] = []byte(got.Report)
+	}
+	for _, name := range []string{"expected.yaml", "report.txt", "errors.txt"} {
+		path := c.Path(name)
+		data, err := os.ReadFile(path)
+		exists := err == nil
+		w, wanted := want[name]
+		switch {
+		case Updating() && wanted:
+			if err := os.WriteFile(path, w, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		case Updating() && exists:
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		case wanted && !exists:
+			t.Errorf("%s: missing %s; run `make update-golden` and review the diff. Got:\n%s", c.Name, name, w)
+		case !wanted && exists:
+			t.Errorf("%s: stale %s: this case now %s; run `make update-golden`", c.Name, name, map[bool]string{true: "fails", false: "succeeds"}[got.Errors != ""])
+		case wanted && !bytes.Equal(data, w):
+			t.Errorf("%s: %s differs (run `make update-golden` and review):\n%s", c.Name, name, Diff(data, w))
+		}
+	}
+}
+
+// Diff renders a short line diff of want and got for test failures.
+func Diff(want, got []byte) string {
+	wl := strings.Split(string(want), "\n")
+	gl := strings.Split(string(got), "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			fmt.Fprintf(&b, "line %d:\n  want: %q\n  got:  %q\n", i+1, w, g)
+			if shown++; shown == 5 {
+				b.WriteString("  ...\n")
+				break
+			}
+		}
+	}
+	return b.String()
+}

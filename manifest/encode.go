@@ -1,0 +1,176 @@
+package manifest
+
+import (
+	"bytes"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Style is how a document indents: spaces per mapping level, and whether
+// list dashes sit under their key (compact, as kubectl writes) or indented.
+type Style struct {
+	Indent  int
+	Compact bool
+}
+
+// DefaultStyle is kubectl's and kustomize's.
+var DefaultStyle = Style{Indent: 2, Compact: true}
+
+// Encode renders a changed document. It edits the original text where the
+// document is plain block YAML (every untouched line keeps its bytes), and
+// otherwise re-encodes the document in its own style with its blank lines
+// put back. Either way the result is checked to parse to the edited tree.
+func Encode(d *Document) ([]byte, error) {
+	edited := d.Node.Document()
+	style := DetectStyle(edited)
+	if sepContent(d.Sep) == nil {
+		var original yaml.Node
+		if err := yaml.Unmarshal(d.Raw, &original); err == nil {
+			if out, ok := splice(d.Raw, &original, edited, style); ok && parsesTo(out, edited) {
+				return out, nil
+			}
+		}
+	}
+	out, err := EncodeNode(edited, style)
+	if err != nil {
+		return nil, err
+	}
+	out = restoreBlankLines(d.Raw, out)
+	if bytes.Contains(d.Raw, []byte("\r\n")) {
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
+	}
+	if len(d.Raw) > 0 && !bytes.HasSuffix(d.Raw, []byte("\n")) {
+		out = bytes.TrimRight(out, "\r\n")
+	}
+	return out, nil
+}
+
+// parsesTo reports whether text parses to the same tree as want.
+func parsesTo(text []byte, want *yaml.Node) bool {
+	var got yaml.Node
+	if err := yaml.Unmarshal(text, &got); err != nil {
+		return false
+	}
+	return equalTrees(&got, want)
+}
+
+// EncodeNode encodes a node with the given style.
+func EncodeNode(n *yaml.Node, style Style) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yamlv3.NewEncoder(&b)
+	enc.SetIndent(style.Indent)
+	if style.Compact {
+		enc.CompactSeqIndent()
+	}
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// DetectStyle reads the indentation of a parsed document from the positions
+// of its first nested block mapping and first block list under a key.
+func DetectStyle(n *yaml.Node) Style {
+	style := Style{}
+	seqOffset := -1
+	var walk func(n *yaml.Node) bool
+	walk = func(n *yaml.Node) bool {
+		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key, val := n.Content[i], n.Content[i+1]
+				if val.Style&yaml.FlowStyle != 0 || len(val.Content) == 0 || val.Line == 0 || val.Line == key.Line {
+					continue
+				}
+				switch val.Kind {
+				case yaml.MappingNode:
+					if style.Indent == 0 && val.Column > key.Column {
+						style.Indent = val.Column - key.Column
+					}
+				case yaml.SequenceNode:
+					if seqOffset < 0 {
+						seqOffset = val.Column - key.Column
+					}
+				}
+				if style.Indent > 0 && seqOffset >= 0 {
+					return true
+				}
+			}
+		}
+		for _, c := range n.Content {
+			if walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	walk(n)
+	if style.Indent < 2 || style.Indent > 9 {
+		style.Indent = DefaultStyle.Indent
+	}
+	// yaml.v3 writes compact lists at indent-2 from their key: the nearest
+	// it can get to "dash under the key" for wider indents.
+	style.Compact = seqOffset < style.Indent
+	return style
+}
+
+// restoreBlankLines puts back the blank lines of the original that the
+// encoder dropped. Blank lines between block entries carry no meaning, so
+// this changes nothing but the diff a reviewer reads.
+func restoreBlankLines(orig, encoded []byte) []byte {
+	if !bytes.Contains(orig, []byte("\n\n")) && !bytes.Contains(orig, []byte("\n\r\n")) {
+		return encoded
+	}
+	a := splitLines(orig)
+	b := splitLines(encoded)
+	ops, ok := diffLines(a, b, 2000)
+	if !ok {
+		return encoded
+	}
+	var out bytes.Buffer
+	out.Grow(len(encoded) + len(orig)/8)
+	var pendingBlank int
+	flush := func() {
+		for ; pendingBlank > 0; pendingBlank-- {
+			out.WriteByte('\n')
+		}
+	}
+	for _, op := range ops {
+		switch op.kind {
+		case opDelete:
+			if len(bytes.TrimSpace(a[op.a])) == 0 {
+				pendingBlank++ // put back just before the next kept line
+			}
+		case opInsert:
+			out.Write(b[op.b])
+		case opEqual:
+			flush()
+			out.Write(b[op.b])
+		}
+	}
+	flush()
+	return out.Bytes()
+}
+
+// splitLines splits after each newline, normalising CRLF to LF so the
+// original and the encoder's output compare equal.
+func splitLines(data []byte) [][]byte {
+	var lines [][]byte
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		var line []byte
+		if i < 0 {
+			line, data = append(data[:len(data):len(data)], '\n'), nil
+		} else {
+			line, data = data[:i+1], data[i+1:]
+		}
+		if bytes.HasSuffix(line, []byte("\r\n")) {
+			line = append(line[:len(line)-2:len(line)-2], '\n')
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}

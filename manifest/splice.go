@@ -1,0 +1,367 @@
+package manifest
+
+import (
+	"bytes"
+	"sort"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Splicing writes a changed document by editing its original text: entries
+// the edit did not touch keep their exact bytes, and only added, removed or
+// changed entries are rendered. It relies on YAML's block structure: an
+// entry of a block mapping or list spans its first line plus every following
+// line indented deeper than the entry's column.
+//
+// Nodes the engine kept carry their source line; new ones have line 0. That
+// lines up the edited tree with the original one without a tree diff.
+
+type splicer struct {
+	lines [][]byte // the original lines, each with its newline (the last may lack it)
+	style Style
+	edits []edit
+	ok    bool
+}
+
+// edit replaces del lines starting at line at (0-based) by text.
+type edit struct {
+	at, del int
+	text    []byte
+	seq     int // creation order, to keep insertions at one place in order
+}
+
+// entry is one key/value pair of a mapping or one item of a list, with the
+// lines it spans: head (its head comments), start, end (inclusive).
+type entry struct {
+	key, val          *yaml.Node // key is nil for list items
+	head, start, end  int
+	startsOnParentRow bool // first line is shared with a parent list's dash
+}
+
+// splice renders edited (the engine's result) as a patch of raw, whose parse
+// is original. It reports false when the document is not plain block YAML.
+func splice(raw []byte, original, edited *yaml.Node, style Style) ([]byte, bool) {
+	if original.Kind != yaml.DocumentNode || edited.Kind != yaml.DocumentNode ||
+		len(original.Content) != 1 || len(edited.Content) != 1 {
+		return nil, false
+	}
+	o, n := original.Content[0], edited.Content[0]
+	if !isBlock(o, yaml.MappingNode) || !isBlock(n, yaml.MappingNode) || n.Line != o.Line {
+		return nil, false
+	}
+	s := &splicer{lines: rawLines(raw), style: style, ok: true}
+	s.mapping(o, n, len(s.lines))
+	if !s.ok {
+		return nil, false
+	}
+	return s.apply(), true
+}
+
+func isBlock(n *yaml.Node, kind yaml.Kind) bool {
+	return n != nil && n.Kind == kind && n.Style&yaml.FlowStyle == 0 && len(n.Content) > 0 && n.Line > 0
+}
+
+func rawLines(raw []byte) [][]byte {
+	var lines [][]byte
+	for len(raw) > 0 {
+		i := bytes.IndexByte(raw, '\n')
+		if i < 0 {
+			lines = append(lines, raw)
+			break
+		}
+		lines = append(lines, raw[:i+1])
+		raw = raw[i+1:]
+	}
+	return lines
+}
+
+// indent returns the line's indentation, or -1 for a blank line.
+func (s *splicer) indent(l int) int {
+	line := s.lines[l]
+	for i, ch := range line {
+		switch ch {
+		case ' ':
+			continue
+		case '\n', '\r':
+			return -1
+		}
+		return i
+	}
+	return -1
+}
+
+func (s *splicer) isComment(l int) bool {
+	i := s.indent(l)
+	return i >= 0 && s.lines[l][i] == '#'
+}
+
+// isDashAt reports whether line l holds a list dash at column col.
+func (s *splicer) isDashAt(l, col int) bool {
+	line := s.lines[l]
+	if s.indent(l) != col || line[col] != '-' {
+		return false
+	}
+	return col+1 == len(line) || bytes.IndexByte([]byte(" \t\r\n"), line[col+1]) >= 0
+}
+
+// spans computes the lines of entries starting at the given lines, whose
+// content is indented deeper than col, within [.., limit).
+func (s *splicer) spans(es []entry, col, limit int, compactSeq func(i int) bool) {
+	for i := range es {
+		floor := -1
+		if i > 0 {
+			floor = es[i-1].start
+		}
+		h := es[i].start
+		for h-1 > floor && s.isComment(h-1) && s.indent(h-1) <= col {
+			h--
+		}
+		es[i].head = h
+	}
+	for i := range es {
+		bound := limit
+		if i+1 < len(es) {
+			bound = es[i+1].head
+		}
+		end := es[i].start
+		for l := es[i].start + 1; l < bound; l++ {
+			ind := s.indent(l)
+			switch {
+			case ind < 0:
+			case ind > col:
+				end = l
+			case compactSeq != nil && compactSeq(i) && s.isDashAt(l, col):
+				end = l
+			case s.isComment(l):
+			default:
+				s.ok = false // not the block structure we expect
+				return
+			}
+		}
+		es[i].end = end
+	}
+}
+
+func (s *splicer) mapping(o, n *yaml.Node, limit int) {
+	col := o.Content[0].Column - 1
+	es := make([]entry, 0, len(o.Content)/2)
+	for i := 0; i+1 < len(o.Content); i += 2 {
+		k := o.Content[i]
+		if k.Column-1 != col || k.Line < 1 {
+			s.ok = false
+			return
+		}
+		es = append(es, entry{key: k, val: o.Content[i+1], start: k.Line - 1, startsOnParentRow: s.indent(k.Line-1) < col})
+	}
+	s.spans(es, col, limit, func(i int) bool {
+		v := es[i].val
+		return v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Column-1 == col
+	})
+	var edited [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		edited = append(edited, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+	}
+	s.align(es, len(edited), func(j int) int { return edited[j][0].Line },
+		func(e entry, j int) { s.pair(e, edited[j][0], edited[j][1], col) },
+		func(j int) []byte { return s.renderPair(edited[j][0], edited[j][1], col) })
+}
+
+func (s *splicer) sequence(o, n *yaml.Node, limit int) {
+	col := o.Column - 1
+	es := make([]entry, 0, len(o.Content))
+	for _, it := range o.Content {
+		l := it.Line - 1
+		for l >= 0 && !s.isDashAt(l, col) {
+			l--
+		}
+		if l < 0 || (len(es) > 0 && l <= es[len(es)-1].start) {
+			s.ok = false // two items on one line, or no dash found
+			return
+		}
+		es = append(es, entry{val: it, start: l, startsOnParentRow: s.indent(l) < col})
+	}
+	s.spans(es, col, limit, nil)
+	s.align(es, len(n.Content), func(j int) int { return n.Content[j].Line },
+		func(e entry, j int) { s.item(e, n.Content[j], col) },
+		func(j int) []byte { return s.renderItem(n.Content[j], col) })
+}
+
+// align walks the edited entries in order. An entry with a source line is the
+// original entry of that line (compared further); one without is new
+// (rendered and inserted); original entries nobody kept are deleted.
+func (s *splicer) align(es []entry, count int, lineOf func(j int) int, keep func(e entry, j int), render func(j int) []byte) {
+	index := make(map[int]int, len(es))
+	for i, e := range es {
+		if e.key != nil {
+			index[e.key.Line] = i
+		} else {
+			index[e.val.Line] = i
+		}
+	}
+	prev := -1
+	drop := func(upTo int) {
+		for d := prev + 1; d < upTo; d++ {
+			if es[d].startsOnParentRow {
+				s.ok = false
+				return
+			}
+			s.add(es[d].head, es[d].end-es[d].head+1, nil)
+		}
+	}
+	for j := 0; j < count && s.ok; j++ {
+		line := lineOf(j)
+		if line == 0 {
+			at := 0
+			if prev >= 0 {
+				at = es[prev].end + 1
+			} else if len(es) > 0 && !es[0].startsOnParentRow {
+				at = es[0].head
+			} else {
+				s.ok = false
+				return
+			}
+			s.add(at, 0, render(j))
+			continue
+		}
+		i, found := index[line]
+		if !found || i <= prev {
+			s.ok = false // reordered or duplicated: not an edit we can splice
+			return
+		}
+		drop(i)
+		keep(es[i], j)
+		prev = i
+	}
+	drop(len(es))
+}
+
+// pair compares an original mapping entry with its edited version.
+func (s *splicer) pair(e entry, k, v *yaml.Node, col int) {
+	switch {
+	case k.Value != e.key.Value:
+		s.ok = false
+	case equalTrees(e.val, v):
+	case v.Line == e.val.Line && isBlock(e.val, yaml.MappingNode) && isBlock(v, yaml.MappingNode):
+		s.mapping(e.val, v, e.end+1)
+	case v.Line == e.val.Line && isBlock(e.val, yaml.SequenceNode) && isBlock(v, yaml.SequenceNode):
+		s.sequence(e.val, v, e.end+1)
+	default:
+		s.add(e.start, e.end-e.start+1, s.renderPair(k, v, col))
+	}
+}
+
+// item compares an original list item with its edited version.
+func (s *splicer) item(e entry, v *yaml.Node, col int) {
+	switch {
+	case equalTrees(e.val, v):
+	case v.Line == e.val.Line && isBlock(e.val, yaml.MappingNode) && isBlock(v, yaml.MappingNode):
+		s.mapping(e.val, v, e.end+1)
+	default:
+		s.add(e.start, e.end-e.start+1, s.renderItem(v, col))
+	}
+}
+
+func (s *splicer) add(at, del int, text []byte) {
+	s.edits = append(s.edits, edit{at: at, del: del, text: text, seq: len(s.edits)})
+}
+
+// renderPair encodes one mapping entry at a column. Head comments stay
+// where they are in the original text, so they are not rendered again.
+func (s *splicer) renderPair(k, v *yaml.Node, col int) []byte {
+	key := *k
+	key.HeadComment = ""
+	return s.render(&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{&key, v}}, col)
+}
+
+func (s *splicer) renderItem(v *yaml.Node, col int) []byte {
+	item := *v
+	item.HeadComment = ""
+	if item.Kind == yaml.MappingNode && len(item.Content) > 0 {
+		first := *item.Content[0]
+		first.HeadComment = ""
+		item.Content = append([]*yaml.Node{&first}, item.Content[1:]...)
+	}
+	return s.render(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{&item}}, col)
+}
+
+func (s *splicer) render(n *yaml.Node, col int) []byte {
+	out, err := EncodeNode(n, s.style)
+	if err != nil {
+		s.ok = false
+		return nil
+	}
+	if col == 0 {
+		return out
+	}
+	pad := bytes.Repeat([]byte{' '}, col)
+	var b bytes.Buffer
+	for _, line := range rawLines(out) {
+		if len(line) > 1 { // leave blank lines (inside block scalars) blank
+			b.Write(pad)
+		}
+		b.Write(line)
+	}
+	return b.Bytes()
+}
+
+// apply writes the original lines with the edits made.
+func (s *splicer) apply() []byte {
+	sort.SliceStable(s.edits, func(i, j int) bool {
+		a, b := s.edits[i], s.edits[j]
+		if a.at != b.at {
+			return a.at < b.at
+		}
+		return a.seq < b.seq
+	})
+	crlf := len(s.lines) > 0 && bytes.HasSuffix(s.lines[0], []byte("\r\n"))
+	var out bytes.Buffer
+	deleted := make([]bool, len(s.lines)+1)
+	for _, e := range s.edits {
+		for l := e.at; l < e.at+e.del && l < len(deleted); l++ {
+			deleted[l] = true
+		}
+	}
+	next := 0
+	for l := 0; l <= len(s.lines); l++ {
+		for next < len(s.edits) && s.edits[next].at == l {
+			text := s.edits[next].text
+			if len(text) > 0 && out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
+				out.WriteString(map[bool]string{true: "\r\n", false: "\n"}[crlf])
+			}
+			if crlf {
+				text = bytes.ReplaceAll(text, []byte("\n"), []byte("\r\n"))
+			}
+			out.Write(text)
+			next++
+		}
+		if l < len(s.lines) && !deleted[l] {
+			out.Write(s.lines[l])
+		}
+	}
+	return out.Bytes()
+}
+
+// equalTrees compares by meaning, ignoring comments and positions.
+func equalTrees(a, b *yaml.Node) bool {
+	for a != nil && a.Kind == yaml.AliasNode {
+		a = a.Alias
+	}
+	for b != nil && b.Kind == yaml.AliasNode {
+		b = b.Alias
+	}
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Kind != b.Kind || len(a.Content) != len(b.Content) {
+		return false
+	}
+	if a.Kind == yaml.ScalarNode && (a.Value != b.Value || a.ShortTag() != b.ShortTag()) {
+		return false
+	}
+	for i := range a.Content {
+		if !equalTrees(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
+}

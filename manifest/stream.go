@@ -1,0 +1,184 @@
+// Package manifest reads and writes multi-document YAML streams the way a
+// GitOps user wants them edited: documents nobody changed are written back
+// byte for byte, and changed ones keep their comments, key order,
+// indentation style and blank lines.
+package manifest
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Document is one YAML document of a stream, with the bytes it was read from.
+type Document struct {
+	Sep     []byte      // the separator line before the document ("---\n"), as read; empty for the first
+	Raw     []byte      // the document's own bytes, as read
+	Node    *yaml.RNode // nil when the document holds no value (only comments or nothing)
+	Line    int         // line of the document's first byte in its file, from 1
+	Changed bool        // set by the caller: write the node instead of Raw
+}
+
+// Stream is a parsed file (or stdin).
+type Stream struct {
+	Path string
+	Docs []*Document
+	bom  []byte
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// Parse splits data into documents and parses each. Errors name the path
+// and the line.
+func Parse(data []byte, path string) (*Stream, error) {
+	s := &Stream{Path: path}
+	if bytes.HasPrefix(data, utf8BOM) {
+		s.bom, data = utf8BOM, data[len(utf8BOM):]
+	}
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%s:%d: not valid UTF-8 text", path, invalidUTF8Line(data))
+	}
+	for _, d := range split(data) {
+		node, err := parseDoc(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%s", path, err)
+		}
+		d.Node = node
+		s.Docs = append(s.Docs, d)
+	}
+	return s, nil
+}
+
+// split cuts a stream at its document markers. YAML forbids "---" and "..."
+// at the start of a line inside a document, so cutting the text is exact.
+func split(data []byte) []*Document {
+	var docs []*Document
+	cur := &Document{Line: 1}
+	start, line := 0, 1
+	for pos := 0; pos < len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += pos + 1
+		}
+		if isMarker(data[pos:end]) {
+			cur.Raw = data[start:pos]
+			docs = append(docs, cur)
+			cur = &Document{Sep: data[pos:end], Line: line + 1}
+			start = end
+		}
+		pos = end
+		line++
+	}
+	cur.Raw = data[start:]
+	return append(docs, cur)
+}
+
+func isMarker(line []byte) bool {
+	if len(line) < 3 || !(bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("..."))) {
+		return false
+	}
+	return len(line) == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\n' || line[3] == '\r'
+}
+
+// sepContent returns what follows "---" on a separator line, if it is not a
+// comment: YAML allows a document to start on its separator line.
+func sepContent(sep []byte) []byte {
+	if len(sep) < 3 || sep[0] != '-' {
+		return nil
+	}
+	rest := bytes.TrimSpace(sep[3:])
+	if len(rest) == 0 || rest[0] == '#' {
+		return nil
+	}
+	return rest
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+): `)
+
+func parseDoc(d *Document) (*yaml.RNode, error) {
+	text := d.Raw
+	line := d.Line
+	if c := sepContent(d.Sep); c != nil {
+		text = append(append([]byte("--- "), c...), append([]byte("\n"), d.Raw...)...)
+		line--
+	}
+	var node yaml.Node
+	if err := yaml.Unmarshal(text, &node); err != nil {
+		// report the line in the file, not in the document
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			line += n - 1
+			msg = strings.TrimPrefix(msg, m[0])
+		}
+		return nil, fmt.Errorf("%d: invalid YAML: %s", line, msg)
+	}
+	if node.Kind == 0 || yaml.IsYNodeEmptyDoc(&node) {
+		return nil, nil
+	}
+	return yaml.NewRNode(&node), nil
+}
+
+func invalidUTF8Line(data []byte) int {
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+		i += size
+	}
+	return line
+}
+
+// Bytes renders the stream: untouched documents as read, changed ones encoded.
+func (s *Stream) Bytes() ([]byte, error) {
+	var b bytes.Buffer
+	if err := s.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// WriteTo appends the rendered stream to b.
+func (s *Stream) WriteTo(b *bytes.Buffer) error {
+	b.Write(s.bom)
+	for _, d := range s.Docs {
+		if !d.Changed {
+			b.Write(d.Sep)
+			b.Write(d.Raw)
+			continue
+		}
+		out, err := Encode(d)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
+		}
+		if sepContent(d.Sep) != nil {
+			b.WriteString("---\n") // the content that followed it is in out now
+		} else {
+			b.Write(d.Sep)
+		}
+		b.Write(out)
+	}
+	return nil
+}
+
+// Changed reports whether any document of the stream changed.
+func (s *Stream) Changed() bool {
+	for _, d := range s.Docs {
+		if d.Changed {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,545 @@
+package transformer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	strictjson "sigs.k8s.io/json"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+const (
+	// APIVersion and Kind name the config resource.
+	APIVersion = "sidecar-injector.io/v1alpha1"
+	Kind       = "SidecarInjector"
+
+	// DefaultAnnotationPrefix prefixes <prefix>/inject and <prefix>/status.
+	DefaultAnnotationPrefix = "sidecar-injector.io"
+
+	// TutorialConfigKey is the ConfigMap key of the seeds' webhook tutorial.
+	TutorialConfigKey = "sidecarconfig.yaml"
+
+	// DefaultSetName names the one set of a tutorial-style config.
+	DefaultSetName = "default"
+)
+
+// Policy decides which workloads are concerned when they do not ask.
+type Policy string
+
+const (
+	PolicyOptIn   Policy = "opt-in"  // only workloads annotated <prefix>/inject
+	PolicyEnabled Policy = "enabled" // every selected workload, unless it opts out
+)
+
+// ConflictPolicy decides what happens when the pod already has an item of the
+// same name that was not injected by us.
+type ConflictPolicy string
+
+const (
+	ConflictFail    ConflictPolicy = "fail"
+	ConflictSkip    ConflictPolicy = "skip"    // keep the workload's own item
+	ConflictReplace ConflictPolicy = "replace" // replace it by the config's
+)
+
+// Position places a set's containers among the pod's own.
+type Position string
+
+const (
+	PositionFirst Position = "first"
+	PositionLast  Position = "last"
+)
+
+// Config is a loaded, validated and defaulted injector config.
+type Config struct {
+	Source           string // file path or "functionConfig", for messages
+	AnnotationPrefix string
+	Policy           Policy
+	Selector         Selector
+	OnConflict       ConflictPolicy
+	CustomKinds      []CustomKind
+	Sets             []*SidecarSet
+}
+
+// Selector limits build-time injection to some workloads. Empty fields match all.
+type Selector struct {
+	Kinds      []string          `json:"kinds,omitempty"`
+	Names      []string          `json:"names,omitempty"`      // glob patterns on metadata.name
+	Namespaces []string          `json:"namespaces,omitempty"` // exact metadata.namespace values
+	Labels     map[string]string `json:"labels,omitempty"`     // all must be on the workload
+}
+
+// CustomKind declares a workload kind the engine does not know, such as an
+// Argo Rollout, by where its pod template is.
+type CustomKind struct {
+	Group           string `json:"group"`
+	Kind            string `json:"kind"`
+	PodTemplatePath string `json:"podTemplatePath"` // dotted, e.g. spec.template
+}
+
+// SidecarSet is one named set of things to inject. The item lists hold
+// cleaned copies of the config's nodes; they are copied again per workload.
+type SidecarSet struct {
+	Name             string
+	Default          bool
+	Native           bool
+	Position         Position
+	Containers       []*yaml.Node // native sets: already carry restartPolicy: Always
+	InitContainers   []*yaml.Node
+	Volumes          []*yaml.Node
+	ImagePullSecrets []*yaml.Node
+	VolumeMounts     []*yaml.Node
+	Env              []*yaml.Node
+	Annotations      []keyValue
+	Labels           []keyValue
+	digest           string
+}
+
+type keyValue struct{ Key, Value string }
+
+// InjectAnnotation is the annotation a workload asks with.
+func (c *Config) InjectAnnotation() string { return c.AnnotationPrefix + "/inject" }
+
+// StatusAnnotation is the annotation that records an injection.
+func (c *Config) StatusAnnotation() string { return c.AnnotationPrefix + "/status" }
+
+// SetAnnotationPrefix overrides the config's prefix (the CLI's
+// --annotation-prefix, so the seeds' ConfigMap works with their annotations).
+func (c *Config) SetAnnotationPrefix(prefix string) error {
+	if msgs := validation.IsDNS1123Subdomain(prefix); len(msgs) > 0 {
+		return fmt.Errorf("%q is not a valid annotation prefix: %s", prefix, strings.Join(msgs, "; "))
+	}
+	for _, s := range c.Sets {
+		for _, kv := range slices.Concat(s.Annotations, s.Labels) {
+			if kv.Key == prefix+"/inject" || kv.Key == prefix+"/status" {
+				return fmt.Errorf("set %q adds %s, which this prefix reserves", s.Name, kv.Key)
+			}
+		}
+	}
+	c.AnnotationPrefix = prefix
+	return nil
+}
+
+// Set returns the set with the given name, or nil.
+func (c *Config) Set(name string) *SidecarSet {
+	for _, s := range c.Sets {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// DefaultSets returns the sets marked default, in config order.
+func (c *Config) DefaultSets() []*SidecarSet {
+	var out []*SidecarSet
+	for _, s := range c.Sets {
+		if s.Default {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c *Config) setNames() string {
+	names := make([]string, len(c.Sets))
+	for i, s := range c.Sets {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// LoadConfig parses a config file: a SidecarInjector, the seeds' ConfigMap
+// (data key sidecarconfig.yaml) or the tutorial's bare containers:/volumes: file.
+func LoadConfig(data []byte, source string) (*Config, error) {
+	if !utf8.Valid(data) {
+		return nil, &ConfigError{Source: source, Msg: "not valid UTF-8"}
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &ConfigError{Source: source, Msg: "invalid YAML: " + err.Error()}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil && !yaml.IsYNodeEmptyDoc(&extra) {
+		return nil, &ConfigError{Source: source, Msg: "holds more than one YAML document; give one config"}
+	}
+	return ParseConfig(yaml.NewRNode(&doc), source)
+}
+
+// ParseConfig builds a Config from a parsed config resource.
+func ParseConfig(rn *yaml.RNode, source string) (*Config, error) {
+	obj := rn.YNode()
+	if obj != nil && obj.Kind == yaml.DocumentNode && len(obj.Content) > 0 {
+		obj = obj.Content[0]
+	}
+	if obj == nil || isNull(obj) {
+		return nil, &ConfigError{Source: source, Msg: "is empty: expected kind SidecarInjector or a ConfigMap with data." + TutorialConfigKey}
+	}
+	if obj.Kind != yaml.MappingNode {
+		return nil, &ConfigError{Source: source, Msg: "expected a map, got " + describe(obj)}
+	}
+	p := &configParser{source: source, cfg: &Config{Source: source}, root: obj}
+	kind := scalarString(mapGet(obj, "kind"))
+	switch {
+	case kind == Kind:
+		p.parseInjector(obj)
+	case kind == "ConfigMap":
+		p.parseConfigMap(obj)
+	case kind == "" && (mapHas(obj, "containers") || mapHas(obj, "volumes")):
+		p.parseTutorial(obj)
+	default:
+		p.errorf("kind", "expected %s (apiVersion %s) or a ConfigMap with data.%s, got %q", Kind, APIVersion, TutorialConfigKey, kind)
+	}
+	if len(p.errs) == 0 {
+		p.defaultAndValidate()
+	}
+	if err := p.errs.ErrOrNil(); err != nil {
+		return nil, err
+	}
+	return p.cfg, nil
+}
+
+type configParser struct {
+	source    string
+	cfg       *Config
+	errs      Errors
+	settings  string   // where the settings live: "spec." or "data."
+	setFields []string // field path of each parsed set, for messages
+	root      *yaml.Node
+	// inner is the YAML inside a ConfigMap's data["sidecarconfig.yaml"];
+	// innerLine is the line before its first one in the file (0: unknown).
+	inner     *yaml.Node
+	innerLine int
+}
+
+const innerField = `data["` + TutorialConfigKey + `"]`
+
+// errorf records an error about a field, completing its path and finding
+// its line in the config file.
+func (p *configParser) errorf(field, format string, args ...any) {
+	e := &ConfigError{Source: p.source, Field: field, Msg: fmt.Sprintf(format, args...)}
+	root, rel, offset := p.root, field, 0
+	if p.inner != nil && strings.HasPrefix(field, innerField) {
+		root, rel, offset = p.inner, strings.TrimPrefix(field, innerField), p.innerLine
+	}
+	if root != nil && field != "" {
+		fixed, n := locate(root, rel)
+		if root == p.inner {
+			fixed = joinField(innerField, fixed)
+		}
+		e.Field = fixed
+		if n != nil && n.Line > 0 && (root == p.root || offset > 0) {
+			e.Line = n.Line + offset
+		}
+	}
+	p.errs = append(p.errs, e)
+}
+
+// Typed forms of the config, used to validate it strictly. Item lists stay
+// raw: each item is checked against its Kubernetes type on its own, so that
+// errors carry the item's index.
+type injectorDoc struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Metadata   json.RawMessage `json:"metadata,omitempty"`
+	Spec       *specDoc        `json:"spec"`
+}
+
+type specDoc struct {
+	AnnotationPrefix string            `json:"annotationPrefix,omitempty"`
+	Policy           Policy            `json:"policy,omitempty"`
+	Selector         Selector          `json:"selector,omitempty"`
+	OnConflict       ConflictPolicy    `json:"onConflict,omitempty"`
+	CustomKinds      []CustomKind      `json:"customKinds,omitempty"`
+	Sidecars         []json.RawMessage `json:"sidecars"`
+}
+
+type setDoc struct {
+	Name             string            `json:"name,omitempty"`
+	Default          bool              `json:"default,omitempty"`
+	Native           bool              `json:"native,omitempty"`
+	Position         Position          `json:"position,omitempty"`
+	Containers       []json.RawMessage `json:"containers,omitempty"`
+	InitContainers   []json.RawMessage `json:"initContainers,omitempty"`
+	Volumes          []json.RawMessage `json:"volumes,omitempty"`
+	ImagePullSecrets []json.RawMessage `json:"imagePullSecrets,omitempty"`
+	VolumeMounts     []json.RawMessage `json:"volumeMounts,omitempty"`
+	Env              []json.RawMessage `json:"env,omitempty"`
+	Annotations      map[string]string `json:"annotations,omitempty"`
+	Labels           map[string]string `json:"labels,omitempty"`
+}
+
+// tutorialData is the ConfigMap form: the tutorial's key plus optional settings.
+type tutorialData struct {
+	SidecarConfig    *string        `json:"sidecarconfig.yaml"`
+	AnnotationPrefix string         `json:"annotationPrefix,omitempty"`
+	Policy           Policy         `json:"policy,omitempty"`
+	OnConflict       ConflictPolicy `json:"onConflict,omitempty"`
+}
+
+func (p *configParser) parseInjector(obj *yaml.Node) {
+	p.settings = "spec."
+	var doc injectorDoc
+	if !p.decode("", obj, &doc) {
+		return
+	}
+	if doc.APIVersion != APIVersion {
+		p.errorf("apiVersion", "expected %s, got %q", APIVersion, doc.APIVersion)
+		return
+	}
+	if doc.Spec == nil {
+		p.errorf("spec", "missing")
+		return
+	}
+	s := doc.Spec
+	p.cfg.AnnotationPrefix, p.cfg.Policy, p.cfg.OnConflict = s.AnnotationPrefix, s.Policy, s.OnConflict
+	p.cfg.Selector, p.cfg.CustomKinds = s.Selector, s.CustomKinds
+	sidecars := mapGet(mapGet(obj, "spec"), "sidecars")
+	if sidecars == nil || len(s.Sidecars) == 0 {
+		p.errorf("spec.sidecars", "list at least one sidecar set")
+		return
+	}
+	for i, raw := range s.Sidecars {
+		field := fmt.Sprintf("spec.sidecars[%d]", i)
+		var sd setDoc
+		if !p.decodeRaw(field, raw, &sd) {
+			continue
+		}
+		p.addSet(field, sidecars.Content[i], &sd)
+	}
+}
+
+func (p *configParser) parseConfigMap(obj *yaml.Node) {
+	p.settings = "data."
+	dataNode := mapGet(obj, "data")
+	var data tutorialData
+	if dataNode == nil || !p.decode("data", dataNode, &data) {
+		if dataNode == nil {
+			p.errorf("data", "missing: a ConfigMap config holds data.%s", TutorialConfigKey)
+		}
+		return
+	}
+	if data.SidecarConfig == nil {
+		p.errorf("data", "missing key %q", TutorialConfigKey)
+		return
+	}
+	p.cfg.AnnotationPrefix, p.cfg.Policy, p.cfg.OnConflict = data.AnnotationPrefix, data.Policy, data.OnConflict
+	field := innerField
+	var inner yaml.Node
+	if err := yaml.Unmarshal([]byte(*data.SidecarConfig), &inner); err != nil {
+		p.errorf(field, "invalid YAML: %v", err)
+		return
+	}
+	if len(inner.Content) == 0 || inner.Content[0].Kind != yaml.MappingNode {
+		p.errorf(field, "expected a map with containers: and volumes:")
+		return
+	}
+	p.inner = inner.Content[0]
+	if v := mapGet(dataNode, TutorialConfigKey); v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		p.innerLine = v.Line
+	}
+	p.parseTutorialSet(field, inner.Content[0])
+}
+
+func (p *configParser) parseTutorial(obj *yaml.Node) {
+	p.parseTutorialSet("", obj)
+}
+
+func (p *configParser) parseTutorialSet(field string, obj *yaml.Node) {
+	var sd setDoc
+	if !p.decode(field, obj, &sd) {
+		return
+	}
+	if sd.Name == "" {
+		sd.Name = DefaultSetName
+	}
+	sd.Default = true
+	p.addSet(field, obj, &sd)
+}
+
+// addSet checks every item of a set against its Kubernetes type and keeps
+// cleaned copies of the config's nodes.
+func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
+	set := &SidecarSet{Name: sd.Name, Default: sd.Default, Native: sd.Native, Position: sd.Position,
+		Annotations: sortedPairs(sd.Annotations), Labels: sortedPairs(sd.Labels)}
+	lists := []struct {
+		key  string
+		raws []json.RawMessage
+		typ  any
+		dst  *[]*yaml.Node
+	}{
+		{"containers", sd.Containers, corev1.Container{}, &set.Containers},
+		{"initContainers", sd.InitContainers, corev1.Container{}, &set.InitContainers},
+		{"volumes", sd.Volumes, corev1.Volume{}, &set.Volumes},
+		{"imagePullSecrets", sd.ImagePullSecrets, corev1.LocalObjectReference{}, &set.ImagePullSecrets},
+		{"volumeMounts", sd.VolumeMounts, corev1.VolumeMount{}, &set.VolumeMounts},
+		{"env", sd.Env, corev1.EnvVar{}, &set.Env},
+	}
+	ok := true
+	for _, l := range lists {
+		seq := mapGet(node, l.key)
+		for i, raw := range l.raws {
+			itemField := joinField(field, fmt.Sprintf("%s[%d]", l.key, i))
+			v := reflect.New(reflect.TypeOf(l.typ)).Interface()
+			if !p.decodeRaw(itemField, raw, v) {
+				ok = false
+				continue
+			}
+			item := copyNode(seq.Content[i])
+			cleanNode(item)
+			*l.dst = append(*l.dst, item)
+		}
+	}
+	if !ok {
+		return
+	}
+	sd.Name, sd.Default = "", false // the digest covers what is injected, not how it is asked for
+	set.digest = digestOf(sd)
+	p.cfg.Sets = append(p.cfg.Sets, set)
+	p.setFields = append(p.setFields, field)
+}
+
+func sortedPairs(m map[string]string) []keyValue {
+	out := make([]keyValue, 0, len(m))
+	for k, v := range m {
+		out = append(out, keyValue{k, v})
+	}
+	// map order is random; a stable order keeps output and digests stable
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Key < out[j-1].Key; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func digestOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil { // cannot happen: v was just decoded from JSON
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// decode strictly decodes a YAML node into v through JSON.
+func (p *configParser) decode(field string, n *yaml.Node, v any) bool {
+	raw, err := yaml.NewRNode(n).MarshalJSON()
+	if err != nil {
+		p.errorf(field, "cannot read: %v", err)
+		return false
+	}
+	return p.decodeRaw(field, raw, v)
+}
+
+var unknownField = regexp.MustCompile(`^(unknown|duplicate) field "(.*)"$`)
+
+// decodeRaw strictly decodes JSON into v, turning the decoder's messages
+// into errors that name the field.
+func (p *configParser) decodeRaw(field string, raw []byte, v any) bool {
+	strictErrs, err := strictjson.UnmarshalStrict(raw, v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		p.errorf(joinField(field, typeErr.Field), "expected %s, got %s", typeName(typeErr.Type), jsonValueName(typeErr.Value))
+		return false
+	case err != nil:
+		p.errorf(field, "%v", err)
+		return false
+	}
+	for _, se := range strictErrs {
+		if m := unknownField.FindStringSubmatch(se.Error()); m != nil {
+			p.errorf(joinField(field, m[2]), "%s field", m[1])
+		} else {
+			p.errorf(field, "%v", se)
+		}
+	}
+	return len(strictErrs) == 0
+}
+
+func joinField(prefix, rest string) string {
+	switch {
+	case prefix == "":
+		return rest
+	case rest == "":
+		return prefix
+	case strings.HasPrefix(rest, "["):
+		return prefix + rest
+	}
+	return prefix + "." + rest
+}
+
+func typeName(t reflect.Type) string {
+	if t == reflect.TypeOf(json.RawMessage{}) {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a map"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	}
+	return t.String()
+}
+
+func jsonValueName(v string) string {
+	switch {
+	case v == "object":
+		return "a map"
+	case v == "array":
+		return "a list"
+	case v == "string":
+		return "a string"
+	case v == "bool":
+		return "a boolean"
+	case strings.HasPrefix(v, "number"):
+		return strings.Replace(v, "number", "the number", 1)
+	}
+	return v
+}
+
+// defaultAndValidate fills defaults and checks what the types cannot.
+func (p *configParser) defaultAndValidate() {
+	c := p.cfg
+	c.AnnotationPrefix = orDefault(c.AnnotationPrefix, DefaultAnnotationPrefix)
+	c.Policy = Policy(orDefault(string(c.Policy), string(PolicyOptIn)))
+	c.OnConflict = ConflictPolicy(orDefault(string(c.OnConflict), string(ConflictFail)))
+	specField := func(f string) string { return p.settings + f }
+	for _, msg := range validation.IsDNS1123Subdomain(c.AnnotationPrefix) {
+		p.errorf(specField("annotationPrefix"), "%q is not a valid annotation prefix: %s", c.AnnotationPrefix, msg)
+	}
+	if c.Policy != PolicyOptIn && c.Policy != PolicyEnabled {
+		p.errorf(specField("policy"), "expected %q or %q, got %q", PolicyOptIn, PolicyEnabled, c.Policy)
+	}
+	if c.OnConflict != ConflictFail && c.OnConflict != ConflictSkip && c.OnConflict != ConflictReplace {
+		p.errorf(specField("onConflict"), "expected %q, %q or %q, got %q", ConflictFail, ConflictSkip, ConflictReplace, c.OnConflict)
+	}
+	p.validateCustomKinds()
+	p.validateSelector()
+	p.validateSets()
+	if c.Policy == PolicyEnabled && len(c.DefaultSets()) == 0 && len(c.Sets) > 0 {
+		p.errorf(specField("policy"), "policy %q injects the default sets, but no set has default: true", PolicyEnabled)
+	}
+}

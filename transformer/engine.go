@@ -1,0 +1,337 @@
+package transformer
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Injector is the engine shared by every front: a kio.Filter that injects
+// the config's sidecar sets into the pod templates of workloads, or removes
+// them. It computes the desired template as inject(uninject(current)), so
+// that re-running is a no-op, a changed config is an upgrade, and nothing is
+// ever injected twice.
+type Injector struct {
+	Config *Config
+	// Uninject removes earlier injections instead of injecting.
+	Uninject bool
+	// KeepInjected leaves resources that carry a status annotation as they
+	// are (the webhook: pods made from templates injected at build time).
+	KeepInjected bool
+	// IgnoreSelector applies the config to every workload (the webhook: the
+	// namespaceSelector of its MutatingWebhookConfiguration selects instead).
+	IgnoreSelector bool
+	// Results holds one entry per workload seen by the last Filter call.
+	Results []Result
+}
+
+var _ kio.Filter = &Injector{}
+
+// maxExpandedNodes bounds a document with YAML aliases once expanded: far
+// above any real pod, far below what an alias bomb would take.
+const maxExpandedNodes = 100_000
+
+// Filter applies the engine to every resource. It is all or nothing: if any
+// resource fails, none is changed and the error lists every failure.
+func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
+	in.Results = in.Results[:0]
+	var errs Errors
+	var commits []func()
+	for _, rn := range nodes {
+		r, commit, err := in.plan(rn, originOf(rn))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if r.Action != Ignored {
+			in.Results = append(in.Results, r)
+		}
+		if commit != nil {
+			commits = append(commits, commit)
+		}
+	}
+	if err := errs.ErrOrNil(); err != nil {
+		return nodes, err
+	}
+	for _, commit := range commits {
+		commit()
+	}
+	return nodes, nil
+}
+
+// Apply runs the engine on one resource, which it changes in place only on
+// success. origin names where the resource came from, for messages.
+func (in *Injector) Apply(rn *yaml.RNode, origin string) (Result, error) {
+	r, commit, err := in.plan(rn, origin)
+	if err == nil && commit != nil {
+		commit()
+	}
+	return r, err
+}
+
+// originOf reads the file path that kio readers, kustomize and kpt record.
+func originOf(rn *yaml.RNode) string {
+	path, _, _ := kioutil.GetFileAnnotations(rn)
+	return path
+}
+
+// plan works out what to do to one resource without changing it, and returns
+// the change as a commit function (nil when there is nothing to change).
+func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, func(), error) {
+	obj := rn.YNode()
+	if obj != nil && obj.Kind == yaml.DocumentNode && len(obj.Content) == 1 {
+		obj = obj.Content[0]
+	}
+	if obj == nil || obj.Kind != yaml.MappingNode {
+		return Result{Action: Ignored}, nil, nil
+	}
+	kind := scalarString(mapGet(obj, "kind"))
+	wk := in.Config.workloadKind(scalarString(mapGet(obj, "apiVersion")), kind)
+	if wk == nil {
+		return Result{Action: Ignored}, nil, nil
+	}
+	meta := mapGet(obj, "metadata")
+	r := Result{Resource: Resource{Kind: kind, Namespace: scalarString(mapGet(meta, "namespace")),
+		Name: scalarString(mapGet(meta, "name")), Origin: origin}}
+	if !isNull(meta) && meta.Kind != yaml.MappingNode {
+		return r, nil, &ResourceError{Resource: r.Resource, Field: "metadata", Msg: "expected a map, got " + describe(meta)}
+	}
+	if !in.Uninject && !in.IgnoreSelector && !in.Config.Selector.matches(kind, meta) {
+		return skip(r, NotSelected, "not matched by the config's selector"), nil, nil
+	}
+	t, locErr := locateTemplate(obj, wk, r.Resource)
+
+	var status *Status
+	legacy := false
+	if t != nil {
+		var err error
+		if status, legacy, err = in.readStatus(t); err != nil {
+			return r, nil, err
+		}
+	}
+	if in.Uninject {
+		return in.planUninject(r, obj, t, wk, status, legacy)
+	}
+
+	sets, reason, detail, err := in.requested(t, meta, &r)
+	switch {
+	case err != nil:
+		return r, nil, err
+	case legacy:
+		return skip(r, AlreadyInjected, fmt.Sprintf("injected by the tutorial webhook (%s: %q); remove that annotation to inject", in.Config.StatusAnnotation(), legacyStatus)), nil, nil
+	case status != nil && in.KeepInjected:
+		r = skip(r, AlreadyInjected, "already injected: "+strings.Join(status.Sets, ", "))
+		r.Sets = status.Sets
+		if d := in.digestOf(status.Sets); d != status.Digest {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("injected with another config (digest %s, now %s); left as it is", status.Digest, d))
+		}
+		return r, nil, nil
+	case status == nil && len(sets) == 0:
+		return skip(r, reason, detail), nil, nil
+	case locErr != nil:
+		return r, nil, locErr
+	}
+
+	work, target, wt, err := workCopy(obj, t, wk)
+	if err != nil {
+		return r, nil, err
+	}
+	if status != nil {
+		uninject(wt, status, in.Config.StatusAnnotation())
+	}
+	if len(sets) > 0 {
+		kept, err := in.inject(wt, sets)
+		if err != nil {
+			return r, nil, err
+		}
+		r.Kept = kept
+	}
+	r.Sets = setNames(sets)
+	if status != nil {
+		r.Removed = without(status.Sets, r.Sets)
+	}
+	switch {
+	case equalNodes(wt.node, t.node):
+		r.Action = Unchanged
+		return r, nil, nil
+	case status == nil:
+		r.Action = Injected
+	case len(sets) == 0:
+		r.Action = Uninjected
+		r.Reason, r.Detail = reason, detail
+	default:
+		r.Action = Upgraded
+	}
+	return r, func() { *target = *work }, nil
+}
+
+func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy bool) (Result, func(), error) {
+	switch {
+	case legacy:
+		r = skip(r, NotInjected, fmt.Sprintf("injected by the tutorial webhook (%s: %q), which records nothing to remove", in.Config.StatusAnnotation(), legacyStatus))
+		r.Warnings = append(r.Warnings, r.Detail)
+		return r, nil, nil
+	case status == nil:
+		return skip(r, NotInjected, "no "+in.Config.StatusAnnotation()+" annotation"), nil, nil
+	}
+	work, target, wt, err := workCopy(obj, t, wk)
+	if err != nil {
+		return r, nil, err
+	}
+	uninject(wt, status, in.Config.StatusAnnotation())
+	r.Action, r.Removed = Uninjected, status.Sets
+	return r, func() { *target = *work }, nil
+}
+
+func skip(r Result, reason SkipReason, detail string) Result {
+	r.Action, r.Reason, r.Detail = Skipped, reason, detail
+	return r
+}
+
+// workCopy returns a copy to edit and the node it will replace on commit.
+// A document with YAML aliases is copied whole and expanded first, since an
+// edit inside an anchored node would also change every alias of it.
+func workCopy(obj *yaml.Node, t *template, wk *workloadKind) (work, target *yaml.Node, wt *template, err error) {
+	if !hasAliases(obj) {
+		work = copyNode(t.node)
+		return work, t.node, &template{res: t.res, prefix: t.prefix, node: work}, nil
+	}
+	if expandedSize(obj, maxExpandedNodes) > maxExpandedNodes {
+		return nil, nil, nil, &ResourceError{Resource: t.res, Msg: fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing to expand (alias bomb?)", maxExpandedNodes)}
+	}
+	work = copyNode(obj)
+	if err := yaml.NewRNode(work).DeAnchor(); err != nil {
+		return nil, nil, nil, &ResourceError{Resource: t.res, Msg: "cannot expand YAML aliases: " + err.Error()}
+	}
+	wt, err = locateTemplate(work, wk, t.res)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return work, obj, wt, nil
+}
+
+// readStatus parses the template's status annotation, if any.
+func (in *Injector) readStatus(t *template) (*Status, bool, error) {
+	key := in.Config.StatusAnnotation()
+	value, node := t.annotation(key)
+	switch {
+	case node == nil:
+		return nil, false, nil
+	case value == legacyStatus:
+		return nil, true, nil
+	}
+	field := t.field("metadata.annotations") + quoteKey(key)
+	if node.Kind != yaml.ScalarNode {
+		return nil, false, t.errorf(field, "expected a string, got %s", describe(node))
+	}
+	st, err := ParseStatus(value)
+	if err != nil {
+		return nil, false, t.errorf(field, "not a status written by sidecar-injector (%v); remove it to inject afresh", err)
+	}
+	return st, false, nil
+}
+
+// requested returns the sets a workload asks for; with none, the reason.
+func (in *Injector) requested(t *template, meta *yaml.Node, r *Result) ([]*SidecarSet, SkipReason, string, error) {
+	key := in.Config.InjectAnnotation()
+	var node *yaml.Node
+	var field string
+	if t != nil {
+		if _, n := t.annotation(key); n != nil {
+			node, field = n, t.field("metadata.annotations")+quoteKey(key)
+		}
+	}
+	if own := mapGet(mapGet(meta, "annotations"), key); own != nil {
+		switch {
+		case node == nil:
+			node, field = own, "metadata.annotations"+quoteKey(key)
+		case scalarString(own) != scalarString(node):
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s is %q on the workload but %q on its pod template; the template wins",
+				key, scalarString(own), scalarString(node)))
+		}
+	}
+	if node == nil {
+		if in.Config.Policy == PolicyEnabled {
+			return in.Config.DefaultSets(), "", "", nil
+		}
+		return nil, NotRequested, fmt.Sprintf("not requested (policy %s; annotate %s: \"true\" or set names)", PolicyOptIn, key), nil
+	}
+	res := r.Resource
+	if node.Kind != yaml.ScalarNode || isNull(node) {
+		return nil, "", "", &ResourceError{Resource: res, Field: field, Msg: "expected a string, got " + describe(node)}
+	}
+	return in.Config.parseRequest(node.Value, field, res)
+}
+
+func (c *Config) parseRequest(value, field string, res Resource) ([]*SidecarSet, SkipReason, string, error) {
+	bad := func(format string, args ...any) ([]*SidecarSet, SkipReason, string, error) {
+		msg := fmt.Sprintf(format, args...) + fmt.Sprintf(`; use "true", "false" or set names (%s)`, c.setNames())
+		return nil, "", "", &ResourceError{Resource: res, Field: field, Msg: msg}
+	}
+	v := strings.TrimSpace(value)
+	switch strings.ToLower(v) {
+	case "":
+		return bad("empty")
+	case "false":
+		return nil, OptedOut, fmt.Sprintf("opted out (%s: %q)", c.InjectAnnotation(), value), nil
+	case "true":
+		if sets := c.DefaultSets(); len(sets) > 0 {
+			return sets, "", "", nil
+		}
+		return bad(`"true" asks for the default sets, but no set has default: true`)
+	}
+	want := map[string]bool{}
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			return bad("%q has an empty set name", value)
+		case c.Set(name) == nil:
+			return bad("unknown sidecar set %q", name)
+		}
+		want[name] = true
+	}
+	var sets []*SidecarSet
+	for _, s := range c.Sets { // config order, whatever the annotation's order
+		if want[s.Name] {
+			sets = append(sets, s)
+		}
+	}
+	return sets, "", "", nil
+}
+
+// digestOf returns the digest the named sets have in the current config.
+func (in *Injector) digestOf(names []string) string {
+	var sets []*SidecarSet
+	for _, n := range names {
+		s := in.Config.Set(n)
+		if s == nil {
+			return "(set " + n + " no longer configured)"
+		}
+		sets = append(sets, s)
+	}
+	return Digest(sets)
+}
+
+func setNames(sets []*SidecarSet) []string {
+	names := make([]string, len(sets))
+	for i, s := range sets {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// without returns the items of a that are not in b.
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

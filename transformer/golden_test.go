@@ -1,0 +1,97 @@
+package transformer_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/manifest"
+	"github.com/sidecar-injector/sidecar-injector/transformer"
+)
+
+// runCase runs the engine over a case's input the way the CLI does.
+func runCase(c *golden.Case, input []byte, uninject bool) ([]byte, string, error) {
+	cfg, err := transformer.LoadConfig(c.Config, "config.yaml")
+	if err != nil {
+		return nil, "", err
+	}
+	if p := c.Options.AnnotationPrefix; p != "" {
+		if err := cfg.SetAnnotationPrefix(p); err != nil {
+			return nil, "", err
+		}
+	}
+	s, err := manifest.Parse(input, "input.yaml")
+	if err != nil {
+		return nil, "", err
+	}
+	in := &transformer.Injector{Config: cfg, Uninject: uninject}
+	var results []transformer.Result
+	var errs transformer.Errors
+	for _, d := range s.Docs {
+		if d.Node == nil {
+			continue
+		}
+		r, err := in.Apply(d.Node, fmt.Sprintf("input.yaml:%d", d.Line))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.Changed = r.Action.Changed()
+		results = append(results, r)
+	}
+	if err := errs.ErrOrNil(); err != nil {
+		return nil, "", err
+	}
+	out, err := s.Bytes()
+	return out, transformer.Report(results), err
+}
+
+func errorLines(err error) string {
+	var lines []string
+	var walk func(error)
+	walk = func(err error) {
+		if multi, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range multi.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		lines = append(lines, err.Error())
+	}
+	walk(err)
+	return strings.Join(lines, "\n")
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range golden.Cases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			out, report, err := runCase(c, c.Input, c.Options.Uninject)
+			if err != nil {
+				c.Check(t, golden.Outcome{Errors: errorLines(err)})
+				return
+			}
+			c.Check(t, golden.Outcome{Output: out, Report: report})
+
+			// Idempotent: a second run changes nothing, byte for byte.
+			again, _, err := runCase(c, out, c.Options.Uninject)
+			if err != nil {
+				t.Fatalf("second run failed: %v", err)
+			}
+			if !bytes.Equal(again, out) {
+				t.Errorf("second run changed the output:\n%s", golden.Diff(out, again))
+			}
+			// uninject gives back the input.
+			if c.RoundTrip() {
+				back, _, err := runCase(c, out, true)
+				if err != nil {
+					t.Fatalf("uninject failed: %v", err)
+				}
+				if !bytes.Equal(back, c.Input) {
+					t.Errorf("uninject(inject(input)) != input:\n%s", golden.Diff(c.Input, back))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,225 @@
+package transformer
+
+import (
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Small helpers on raw *yaml.Node. The engine works on nodes directly (not on
+// typed structs) so that unknown fields, comments and key order survive.
+
+const (
+	tagStr  = "!!str"
+	tagNull = "!!null"
+	tagMap  = "!!map"
+	tagSeq  = "!!seq"
+)
+
+// mapGet returns the value of key in mapping m, or nil.
+func mapGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// mapHas reports whether mapping m has key, whatever its value.
+func mapHas(m *yaml.Node, key string) bool {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+// mapSet sets key to val, replacing the value in place or appending the key.
+func mapSet(m *yaml.Node, key string, val *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = val
+			return
+		}
+	}
+	m.Content = append(m.Content, newStr(key), val)
+}
+
+// mapDelete removes key from mapping m and reports whether it was there.
+func mapDelete(m *yaml.Node, key string) bool {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func newStr(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: s}
+}
+
+func newMap() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: tagMap} }
+
+func newSeq() *yaml.Node { return &yaml.Node{Kind: yaml.SequenceNode, Tag: tagSeq} }
+
+// isNull reports whether n is absent or an explicit null (`~`, `null` or empty).
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == tagNull)
+}
+
+// describe names a node's type the way a user reads YAML.
+func describe(n *yaml.Node) string {
+	switch {
+	case n == nil:
+		return "missing"
+	case n.Kind == yaml.MappingNode:
+		return "a map"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Kind == yaml.AliasNode:
+		return "an alias"
+	case isNull(n):
+		return "null"
+	case n.ShortTag() == tagStr:
+		return "a string"
+	case n.ShortTag() == "!!bool":
+		return "a boolean"
+	case n.ShortTag() == "!!int" || n.ShortTag() == "!!float":
+		return "a number"
+	}
+	return "a scalar"
+}
+
+// scalarString returns the string value of a scalar, or "" for anything else.
+func scalarString(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
+		return ""
+	}
+	return n.Value
+}
+
+// itemName returns the "name" field of a list item, or "".
+func itemName(n *yaml.Node) string { return scalarString(mapGet(n, "name")) }
+
+// equalNodes compares two trees by meaning, ignoring comments, styles and
+// positions. Key order counts: it decides the bytes we write.
+func equalNodes(a, b *yaml.Node) bool {
+	for a != nil && a.Kind == yaml.AliasNode {
+		a = a.Alias
+	}
+	for b != nil && b.Kind == yaml.AliasNode {
+		b = b.Alias
+	}
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Kind == yaml.ScalarNode {
+		return a.Value == b.Value && a.ShortTag() == b.ShortTag()
+	}
+	if len(a.Content) != len(b.Content) {
+		return false
+	}
+	for i := range a.Content {
+		if !equalNodes(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyNode deep-copies a node tree, keeping comments and styles.
+func copyNode(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	if n.Content != nil {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, child := range n.Content {
+			c.Content[i] = copyNode(child)
+		}
+	}
+	return &c
+}
+
+// cleanNode removes comments, anchors and source positions, so that injected
+// content depends only on the config's meaning.
+func cleanNode(n *yaml.Node) {
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	n.Anchor = ""
+	n.Line, n.Column = 0, 0
+	for _, c := range n.Content {
+		cleanNode(c)
+	}
+}
+
+// hasAliases reports whether the tree contains an alias or an anchor.
+func hasAliases(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAliases(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// expandedSize counts the nodes a tree would have with every alias expanded,
+// stopping once the count passes limit. It runs in time linear in the tree,
+// so an alias bomb is caught without being expanded.
+func expandedSize(n *yaml.Node, limit int) int {
+	memo := map[*yaml.Node]int{}
+	var size func(n *yaml.Node, depth int) int
+	size = func(n *yaml.Node, depth int) int {
+		if n == nil {
+			return 0
+		}
+		if depth > 10000 {
+			return limit + 1
+		}
+		if n.Kind == yaml.AliasNode {
+			return size(n.Alias, depth+1)
+		}
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		memo[n] = limit + 1 // a cycle counts as too big
+		total := 1
+		for _, c := range n.Content {
+			total += size(c, depth+1)
+			if total > limit {
+				break
+			}
+		}
+		memo[n] = total
+		return total
+	}
+	return size(n, 0)
+}
+
+// quoteKey renders a map key for a field path: plain when it is simple,
+// bracketed and quoted when it holds dots or slashes (annotation keys).
+func quoteKey(k string) string {
+	if strings.ContainsAny(k, "./[]\"") {
+		return `["` + k + `"]`
+	}
+	return "." + k
+}

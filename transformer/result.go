@@ -1,0 +1,94 @@
+package transformer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Action is what the engine did to one resource.
+type Action string
+
+const (
+	Injected   Action = "injected"   // sidecars added to a template that had none
+	Upgraded   Action = "upgraded"   // earlier injection replaced by the current config
+	Uninjected Action = "uninjected" // earlier injection removed
+	Unchanged  Action = "unchanged"  // already exactly as the config wants
+	Skipped    Action = "skipped"    // a workload left alone; Reason says why
+	Ignored    Action = "ignored"    // not a workload: never reported
+)
+
+// Changed reports whether the resource was modified.
+func (a Action) Changed() bool { return a == Injected || a == Upgraded || a == Uninjected }
+
+// SkipReason says why a workload was left alone. The CLI prints it, the
+// function reports it and the webhook counts it in its metrics.
+type SkipReason string
+
+const (
+	NotSelected     SkipReason = "not-selected"     // outside spec.selector
+	NotRequested    SkipReason = "not-requested"    // opt-in policy and no inject annotation
+	OptedOut        SkipReason = "opted-out"        // inject: "false"
+	AlreadyInjected SkipReason = "already-injected" // status present and the caller keeps injected pods
+	NotInjected     SkipReason = "not-injected"     // uninject: no status annotation
+)
+
+// Result reports what happened to one resource.
+type Result struct {
+	Resource Resource
+	Action   Action
+	Reason   SkipReason // for Skipped
+	Detail   string     // a human sentence for Reason
+	Sets     []string   // sets now injected
+	Removed  []string   // sets removed by an upgrade or uninject
+	// Kept lists config items not injected because the workload has its own
+	// (onConflict: skip) or already has identical ones.
+	Kept     []string
+	Warnings []string
+}
+
+func (r Result) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-10s %s", r.Action, r.Resource)
+	switch {
+	case r.Action == Skipped:
+		b.WriteString(": " + r.Detail)
+	case len(r.Sets) > 0:
+		b.WriteString(": " + strings.Join(r.Sets, ", "))
+	}
+	if len(r.Removed) > 0 {
+		b.WriteString(" (removed " + strings.Join(r.Removed, ", ") + ")")
+	}
+	if len(r.Kept) > 0 {
+		b.WriteString(" (kept existing " + strings.Join(r.Kept, ", ") + ")")
+	}
+	return b.String()
+}
+
+// Report renders results as the CLI prints them: a line per workload, its
+// warnings, and a summary.
+func Report(results []Result) string {
+	var b strings.Builder
+	counts := map[Action]int{}
+	for _, r := range results {
+		if r.Action == Ignored {
+			continue
+		}
+		b.WriteString(r.String())
+		b.WriteByte('\n')
+		for _, w := range r.Warnings {
+			fmt.Fprintf(&b, "warning: %s: %s\n", r.Resource, w)
+		}
+		counts[r.Action]++
+	}
+	var parts []string
+	for _, a := range []Action{Injected, Upgraded, Uninjected, Unchanged, Skipped} {
+		if counts[a] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no workloads")
+	}
+	fmt.Fprintf(&b, "sidecar-injector: %s\n", strings.Join(parts, ", "))
+	return b.String()
+}
