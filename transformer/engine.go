@@ -335,3 +335,21 @@ func without(a, b []string) []string {
 	}
 	return out
 }
+
+// Concerned reports, from a pod's annotations alone, whether Apply could
+// change it. The webhook calls it on the raw request before building any
+// tree, since most pods are not concerned.
+func (in *Injector) Concerned(annotations map[string]string) bool {
+	_, injected := annotations[in.Config.StatusAnnotation()]
+	switch {
+	case in.Uninject:
+		return injected
+	case injected:
+		return !in.KeepInjected
+	}
+	v, asked := annotations[in.Config.InjectAnnotation()]
+	if !asked {
+		return in.Config.Policy == PolicyEnabled
+	}
+	return !strings.EqualFold(strings.TrimSpace(v), "false")
+}

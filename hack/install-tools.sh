@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the tools the end-to-end tests and benchmarks run, pinned and
+# cached under ${SIDECAR_INJECTOR_CACHE:-$HOME/.cache/sidecar-injector}:
+#   bin/kustomize   kustomize CLI v5.8.2 (go install; kubectl's built-in
+#                   kustomize cannot run exec functions)
+#   kpt             must be on PATH (1.0.0-beta.56 is on machines of this kind)
+#   k8s-*/          kube-apiserver and etcd for envtest (hack/install-envtest.sh)
+# Idempotent: a second run only checks versions.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${SIDECAR_INJECTOR_CACHE:-$HOME/.cache/sidecar-injector}"
+KUSTOMIZE_VERSION=v5.8.2
+log() { printf 'install-tools: %s\n' "$*" >&2; }
+
+mkdir -p "$CACHE/bin"
+if ! "$CACHE/bin/kustomize" version 2>/dev/null | grep -q "$KUSTOMIZE_VERSION"; then
+  log "installing kustomize $KUSTOMIZE_VERSION"
+  GOBIN="$CACHE/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
+log "kustomize: $("$CACHE/bin/kustomize" version)"
+
+if command -v kpt >/dev/null; then
+  log "kpt: $(kpt version)"
+else
+  log "error: kpt is not on PATH; it is expected on machines of this kind (1.0.0-beta.56)"
+  exit 1
+fi
+
+"$ROOT/hack/install-envtest.sh" >/dev/null
