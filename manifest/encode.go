@@ -25,9 +25,15 @@ func Encode(d *Document) ([]byte, error) {
 	edited := d.Node.Document()
 	style := DetectStyle(edited)
 	if sepContent(d.Sep) == nil {
-		var original yaml.Node
-		if err := yaml.Unmarshal(d.Raw, &original); err == nil {
-			if out, ok := splice(d.Raw, &original, edited, style); ok && parsesTo(out, edited) {
+		original := edited
+		if d.originals == nil {
+			original = &yaml.Node{}
+			if err := yaml.Unmarshal(d.Raw, original); err != nil {
+				original = nil
+			}
+		}
+		if original != nil {
+			if out, ok := splice(d.Raw, original, edited, d.originals, style); ok && parsesTo(out, edited) {
 				return out, nil
 			}
 		}

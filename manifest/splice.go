@@ -21,6 +21,11 @@ type splicer struct {
 	style Style
 	edits []edit
 	ok    bool
+	// originals maps nodes rewritten in place to their previous content;
+	// dirty holds them and their ancestors. Outside dirty nodes, the edited
+	// and the original tree share their nodes, so nothing there is compared.
+	originals map[*yaml.Node]*yaml.Node
+	dirty     map[*yaml.Node]bool
 }
 
 // edit replaces del lines starting at line at (0-based) by text.
@@ -38,23 +43,61 @@ type entry struct {
 	startsOnParentRow bool // first line is shared with a parent list's dash
 }
 
-// splice renders edited (the engine's result) as a patch of raw, whose parse
-// is original. It reports false when the document is not plain block YAML.
-func splice(raw []byte, original, edited *yaml.Node, style Style) ([]byte, bool) {
+// splice renders edited (the engine's result) as a patch of raw. The
+// original tree is either a parse of raw (originals nil), or edited itself
+// with the rewritten nodes mapped back by originals. It reports false when
+// the document is not plain block YAML.
+func splice(raw []byte, original, edited *yaml.Node, originals map[*yaml.Node]*yaml.Node, style Style) ([]byte, bool) {
 	if original.Kind != yaml.DocumentNode || edited.Kind != yaml.DocumentNode ||
 		len(original.Content) != 1 || len(edited.Content) != 1 {
 		return nil, false
 	}
-	o, n := original.Content[0], edited.Content[0]
+	s := &splicer{lines: rawLines(raw), style: style, ok: true, originals: originals}
+	if originals != nil {
+		s.dirty = map[*yaml.Node]bool{}
+		s.markDirty(edited)
+	}
+	o, n := s.origOf(original.Content[0]), edited.Content[0]
 	if !isBlock(o, yaml.MappingNode) || !isBlock(n, yaml.MappingNode) || n.Line != o.Line {
 		return nil, false
 	}
-	s := &splicer{lines: rawLines(raw), style: style, ok: true}
 	s.mapping(o, n, len(s.lines))
 	if !s.ok {
 		return nil, false
 	}
 	return s.apply(), true
+}
+
+// markDirty marks the rewritten nodes under n and their ancestors.
+func (s *splicer) markDirty(n *yaml.Node) bool {
+	dirty := s.originals[n] != nil
+	for _, c := range n.Content {
+		if s.markDirty(c) {
+			dirty = true
+		}
+	}
+	if dirty {
+		s.dirty[n] = true
+	}
+	return dirty
+}
+
+func (s *splicer) origOf(n *yaml.Node) *yaml.Node {
+	if o := s.originals[n]; o != nil {
+		return o
+	}
+	return n
+}
+
+// changed reports whether the edited node w differs from the original t.
+func (s *splicer) changed(t, w *yaml.Node) bool {
+	switch {
+	case s.dirty[w]:
+		return true
+	case t == w:
+		return false
+	}
+	return !equalTrees(t, w)
 }
 
 func isBlock(n *yaml.Node, kind yaml.Kind) bool {
@@ -151,7 +194,7 @@ func (s *splicer) mapping(o, n *yaml.Node, limit int) {
 			s.ok = false
 			return
 		}
-		es = append(es, entry{key: k, val: o.Content[i+1], start: k.Line - 1, startsOnParentRow: s.indent(k.Line-1) < col})
+		es = append(es, entry{key: k, val: s.origOf(o.Content[i+1]), start: k.Line - 1, startsOnParentRow: s.indent(k.Line-1) < col})
 	}
 	s.spans(es, col, limit, func(i int) bool {
 		v := es[i].val
@@ -170,6 +213,7 @@ func (s *splicer) sequence(o, n *yaml.Node, limit int) {
 	col := o.Column - 1
 	es := make([]entry, 0, len(o.Content))
 	for _, it := range o.Content {
+		it = s.origOf(it)
 		l := it.Line - 1
 		for l >= 0 && !s.isDashAt(l, col) {
 			l--
@@ -240,7 +284,7 @@ func (s *splicer) pair(e entry, k, v *yaml.Node, col int) {
 	switch {
 	case k.Value != e.key.Value:
 		s.ok = false
-	case equalTrees(e.val, v):
+	case !s.changed(e.val, v):
 	case v.Line == e.val.Line && isBlock(e.val, yaml.MappingNode) && isBlock(v, yaml.MappingNode):
 		s.mapping(e.val, v, e.end+1)
 	case v.Line == e.val.Line && isBlock(e.val, yaml.SequenceNode) && isBlock(v, yaml.SequenceNode):
@@ -253,7 +297,7 @@ func (s *splicer) pair(e entry, k, v *yaml.Node, col int) {
 // item compares an original list item with its edited version.
 func (s *splicer) item(e entry, v *yaml.Node, col int) {
 	switch {
-	case equalTrees(e.val, v):
+	case !s.changed(e.val, v):
 	case v.Line == e.val.Line && isBlock(e.val, yaml.MappingNode) && isBlock(v, yaml.MappingNode):
 		s.mapping(e.val, v, e.end+1)
 	default:
@@ -285,7 +329,7 @@ func (s *splicer) renderItem(v *yaml.Node, col int) []byte {
 }
 
 func (s *splicer) render(n *yaml.Node, col int) []byte {
-	out, err := EncodeNode(n, s.style)
+	out, err := snippets.encode(n, s.style)
 	if err != nil {
 		s.ok = false
 		return nil
@@ -343,6 +387,9 @@ func (s *splicer) apply() []byte {
 
 // equalTrees compares by meaning, ignoring comments and positions.
 func equalTrees(a, b *yaml.Node) bool {
+	if a == b {
+		return true
+	}
 	for a != nil && a.Kind == yaml.AliasNode {
 		a = a.Alias
 	}

@@ -22,6 +22,19 @@ type Document struct {
 	Node    *yaml.RNode // nil when the document holds no value (only comments or nothing)
 	Line    int         // line of the document's first byte in its file, from 1
 	Changed bool        // set by the caller: write the node instead of Raw
+	// originals maps nodes the caller rewrote in place to their previous
+	// content, so that the writer can diff without parsing Raw again.
+	originals map[*yaml.Node]*yaml.Node
+}
+
+// Rewrote records that node, in this document's tree, was rewritten in place
+// and that original holds what it had before; it marks the document changed.
+func (d *Document) Rewrote(node, original *yaml.Node) {
+	if d.originals == nil {
+		d.originals = map[*yaml.Node]*yaml.Node{}
+	}
+	d.originals[node] = original
+	d.Changed = true
 }
 
 // Stream is a parsed file (or stdin).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"slices"
@@ -167,8 +168,10 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, &ConfigError{Source: source, Msg: "invalid YAML: " + err.Error()}
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil, &ConfigError{Source: source, Msg: "is empty: expected kind SidecarInjector or a ConfigMap with data." + TutorialConfigKey}
+	} else if err != nil {
+		return nil, &ConfigError{Source: source, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil && !yaml.IsYNodeEmptyDoc(&extra) {

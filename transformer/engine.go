@@ -40,25 +40,26 @@ const maxExpandedNodes = 100_000
 func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 	in.Results = in.Results[:0]
 	var errs Errors
-	var commits []func()
+	commits := map[int]commitFunc{}
 	for _, rn := range nodes {
 		r, commit, err := in.plan(rn, originOf(rn))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if r.Action != Ignored {
-			in.Results = append(in.Results, r)
+		if r.Action == Ignored {
+			continue
 		}
 		if commit != nil {
-			commits = append(commits, commit)
+			commits[len(in.Results)] = commit
 		}
+		in.Results = append(in.Results, r)
 	}
 	if err := errs.ErrOrNil(); err != nil {
 		return nodes, err
 	}
-	for _, commit := range commits {
-		commit()
+	for i, commit := range commits {
+		in.Results[i].Change = commit()
 	}
 	return nodes, nil
 }
@@ -68,9 +69,21 @@ func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 func (in *Injector) Apply(rn *yaml.RNode, origin string) (Result, error) {
 	r, commit, err := in.plan(rn, origin)
 	if err == nil && commit != nil {
-		commit()
+		r.Change = commit()
 	}
 	return r, err
+}
+
+// commitFunc makes a planned change and says what it changed.
+type commitFunc func() *Change
+
+// replaceWith returns a commit that puts work's content into target.
+func replaceWith(target, work *yaml.Node) commitFunc {
+	return func() *Change {
+		original := *target
+		*target = *work
+		return &Change{Node: target, Original: &original}
+	}
 }
 
 // originOf reads the file path that kio readers, kustomize and kpt record.
@@ -81,7 +94,7 @@ func originOf(rn *yaml.RNode) string {
 
 // plan works out what to do to one resource without changing it, and returns
 // the change as a commit function (nil when there is nothing to change).
-func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, func(), error) {
+func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, commitFunc, error) {
 	obj := rn.YNode()
 	if obj != nil && obj.Kind == yaml.DocumentNode && len(obj.Content) == 1 {
 		obj = obj.Content[0]
@@ -166,10 +179,10 @@ func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, func(), error) 
 	default:
 		r.Action = Upgraded
 	}
-	return r, func() { *target = *work }, nil
+	return r, replaceWith(target, work), nil
 }
 
-func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy bool) (Result, func(), error) {
+func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy bool) (Result, commitFunc, error) {
 	switch {
 	case legacy:
 		r = skip(r, NotInjected, fmt.Sprintf("injected by the tutorial webhook (%s: %q), which records nothing to remove", in.Config.StatusAnnotation(), legacyStatus))
@@ -184,7 +197,7 @@ func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *work
 	}
 	uninject(wt, status, in.Config.StatusAnnotation())
 	r.Action, r.Removed = Uninjected, status.Sets
-	return r, func() { *target = *work }, nil
+	return r, replaceWith(target, work), nil
 }
 
 func skip(r Result, reason SkipReason, detail string) Result {

@@ -38,7 +38,9 @@ func runCase(c *golden.Case, input []byte, uninject bool) ([]byte, string, error
 			errs = append(errs, err)
 			continue
 		}
-		d.Changed = r.Action.Changed()
+		if r.Change != nil {
+			d.Rewrote(r.Change.Node, r.Change.Original)
+		}
 		results = append(results, r)
 	}
 	if err := errs.ErrOrNil(); err != nil {

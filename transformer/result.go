@@ -3,6 +3,8 @@ package transformer
 import (
 	"fmt"
 	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // Action is what the engine did to one resource.
@@ -44,6 +46,15 @@ type Result struct {
 	// (onConflict: skip) or already has identical ones.
 	Kept     []string
 	Warnings []string
+	// Change is set when the resource was changed in place.
+	Change *Change
+}
+
+// Change says which node of a resource's tree was rewritten and what it
+// held before, so that writers can diff the edit without parsing again.
+type Change struct {
+	Node     *yaml.Node // the node in the resource's tree, now holding the new content
+	Original *yaml.Node // a node holding the content it had before
 }
 
 func (r Result) String() string {

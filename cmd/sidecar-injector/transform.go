@@ -119,7 +119,9 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 				errs = append(errs, err)
 				continue
 			}
-			d.Changed = r.Action.Changed()
+			if r.Change != nil {
+				d.Rewrote(r.Change.Node, r.Change.Original)
+			}
 			if r.Action != transformer.Ignored {
 				results = append(results, r)
 			}
