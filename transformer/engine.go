@@ -149,6 +149,10 @@ func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, commitFunc, err
 		return r, nil, locErr
 	}
 
+	workload := &template{res: r.Resource, node: obj}
+	if err := checkDuplicateKeys(workload, []string{"", "metadata", "metadata.annotations"}); err != nil {
+		return r, nil, err
+	}
 	work, target, wt, err := workCopy(obj, t, wk)
 	if err != nil {
 		return r, nil, err

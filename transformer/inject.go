@@ -58,6 +58,9 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 // validatePod checks the parts of the pod that injection relies on, and
 // returns its spec.
 func validatePod(t *template) (*yaml.Node, error) {
+	if err := checkDuplicateKeys(t, podMaps(t)); err != nil {
+		return nil, err
+	}
 	if m := mapGet(t.node, "metadata"); !isNull(m) {
 		if m.Kind != yaml.MappingNode {
 			return nil, t.errorf(t.field("metadata"), "expected a map, got %s", describe(m))
@@ -529,4 +532,31 @@ func keyIndex(m *yaml.Node, key string) int {
 		}
 	}
 	return -1
+}
+
+// checkDuplicateKeys rejects repeated keys in the mappings injection reads
+// or writes: with two "annotations", which one would the API server keep?
+func checkDuplicateKeys(t *template, fields []string) error {
+	for _, field := range fields {
+		m := t.node
+		if field != "" {
+			_, m = locate(t.node, field)
+		}
+		if k := duplicateKey(m); k != nil {
+			return t.errorf(joinField(t.field(field), k.Value), "duplicate key: YAML keys must be unique")
+		}
+	}
+	return nil
+}
+
+// podMaps lists the mappings of a pod template that injection touches.
+func podMaps(t *template) []string {
+	fields := []string{"", "metadata", "metadata.annotations", "metadata.labels", "spec"}
+	spec := mapGet(t.node, "spec")
+	for _, list := range []string{"containers", "initContainers"} {
+		for i := range seqItems(mapGet(spec, list)) {
+			fields = append(fields, fmt.Sprintf("spec.%s[%d]", list, i))
+		}
+	}
+	return fields
 }

@@ -223,3 +223,19 @@ func quoteKey(k string) string {
 	}
 	return "." + k
 }
+
+// duplicateKey returns the second occurrence of a repeated key in mapping m,
+// or nil. YAML forbids repeated keys, but parsing to nodes does not check.
+func duplicateKey(m *yaml.Node) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode || len(m.Content) < 4 {
+		return nil
+	}
+	for i := 2; i+1 < len(m.Content); i += 2 {
+		for j := 0; j < i; j += 2 {
+			if m.Content[i].Value == m.Content[j].Value {
+				return m.Content[i]
+			}
+		}
+	}
+	return nil
+}
