@@ -22,6 +22,11 @@ var DefaultStyle = Style{Indent: 2, Compact: true}
 // otherwise re-encodes the document in its own style with its blank lines
 // put back. Either way the result is checked to parse to the edited tree.
 func Encode(d *Document) ([]byte, error) {
+	out, _, err := encode(d)
+	return out, err
+}
+
+func encode(d *Document) ([]byte, bool, error) {
 	edited := d.Node.Document()
 	style := DetectStyle(edited)
 	if sepContent(d.Sep) == nil {
@@ -34,13 +39,13 @@ func Encode(d *Document) ([]byte, error) {
 		}
 		if original != nil {
 			if out, ok := splice(d.Raw, original, edited, d.originals, style); ok && parsesTo(out, edited) {
-				return out, nil
+				return out, true, nil
 			}
 		}
 	}
 	out, err := EncodeNode(edited, style)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out = restoreBlankLines(d.Raw, out)
 	if bytes.Contains(d.Raw, []byte("\r\n")) {
@@ -49,7 +54,7 @@ func Encode(d *Document) ([]byte, error) {
 	if len(d.Raw) > 0 && !bytes.HasSuffix(d.Raw, []byte("\n")) {
 		out = bytes.TrimRight(out, "\r\n")
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // parsesTo reports whether text parses to the same tree as want.

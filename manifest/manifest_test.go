@@ -243,7 +243,7 @@ func TestSpliceCRLFAndNoFinalNewline(t *testing.T) {
 		m := mapGetT(root, "a")
 		m.Content = append(m.Content, str("c"), str("2"))
 	})
-	if want := "a:\r\n  b: 1\r\n  c: \"2\"\r\n"; got != want {
+	if want := "a:\r\n  b: 1\r\n  c: \"2\""; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -382,6 +382,10 @@ func (s *splicer) apply() []byte {
 			out.Write(s.lines[l])
 		}
 	}
+	// a document that did not end with a newline still does not
+	if n := len(s.lines); n > 0 && !bytes.HasSuffix(s.lines[n-1], []byte("\n")) {
+		return bytes.TrimRight(out.Bytes(), "\r\n")
+	}
 	return out.Bytes()
 }
 

@@ -22,6 +22,9 @@ type Document struct {
 	Node    *yaml.RNode // nil when the document holds no value (only comments or nothing)
 	Line    int         // line of the document's first byte in its file, from 1
 	Changed bool        // set by the caller: write the node instead of Raw
+	// Spliced is set when writing a changed document: true when its original
+	// text was edited in place, false when it had to be re-encoded.
+	Spliced bool
 	// originals maps nodes the caller rewrote in place to their previous
 	// content, so that the writer can diff without parsing Raw again.
 	originals map[*yaml.Node]*yaml.Node
@@ -172,7 +175,8 @@ func (s *Stream) WriteTo(b *bytes.Buffer) error {
 			b.Write(d.Raw)
 			continue
 		}
-		out, err := Encode(d)
+		out, spliced, err := encode(d)
+		d.Spliced = spliced
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
 		}

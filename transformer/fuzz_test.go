@@ -1,0 +1,169 @@
+package transformer
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/manifest"
+)
+
+// fuzzConfig exercises most of the engine: several sets, native sidecars,
+// first and last positions, app env and mounts, annotations and labels.
+const fuzzConfig = `apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata: {name: fuzz}
+spec:
+  onConflict: skip
+  customKinds:
+  - {group: argoproj.io, kind: Rollout, podTemplatePath: spec.template}
+  sidecars:
+  - name: nginx
+    default: true
+    containers:
+    - name: sidecar-nginx
+      image: nginx:1.12.2
+      volumeMounts: [{name: nginx-conf, mountPath: /etc/nginx}]
+    volumes:
+    - {name: nginx-conf, configMap: {name: nginx-configmap}}
+  - name: proxy
+    native: true
+    position: first
+    initContainers: [{name: proxy-init, image: init:1}]
+    containers: [{name: proxy, image: proxy:1}]
+  - name: logs
+    position: first
+    containers: [{name: shipper, image: shipper:1, volumeMounts: [{name: logs, mountPath: /logs}]}]
+    volumes: [{name: logs, emptyDir: {}}]
+    volumeMounts: [{name: logs, mountPath: /logs}]
+    env: [{name: LOG_DIR, value: /logs}]
+    imagePullSecrets: [{name: regcred}]
+    annotations: {logs.example.com/parser: json}
+    labels: {logging: "on"}
+`
+
+// runStream runs the engine over a stream the way the CLI does.
+func runStream(cfg *Config, data []byte, uninject bool) ([]byte, *manifest.Stream, error) {
+	s, err := manifest.Parse(data, "fuzz.yaml")
+	if err != nil {
+		return nil, nil, err
+	}
+	in := &Injector{Config: cfg, Uninject: uninject}
+	var errs Errors
+	for _, d := range s.Docs {
+		if d.Node == nil {
+			continue
+		}
+		r, err := in.Apply(d.Node, "fuzz.yaml")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if r.Change != nil {
+			d.Rewrote(r.Change.Node, r.Change.Original)
+		}
+	}
+	if err := errs.ErrOrNil(); err != nil {
+		return nil, nil, err
+	}
+	out, err := s.Bytes()
+	return out, s, err
+}
+
+// sameStreams compares two streams document by document, by meaning.
+func sameStreams(a, b []byte) bool {
+	sa, errA := manifest.Parse(a, "a")
+	sb, errB := manifest.Parse(b, "b")
+	if errA != nil || errB != nil || len(sa.Docs) != len(sb.Docs) {
+		return false
+	}
+	for i := range sa.Docs {
+		na, nb := sa.Docs[i].Node, sb.Docs[i].Node
+		if (na == nil) != (nb == nil) || (na != nil && !equalNodes(na.Document(), nb.Document())) {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzInject: the engine never panics or hangs; inject is idempotent byte
+// for byte; uninject gives back the input (byte for byte where the writer
+// could splice, by meaning where it had to re-encode).
+func FuzzInject(f *testing.F) {
+	for _, c := range golden.Cases(f) {
+		f.Add(c.Input)
+	}
+	for _, p := range []string{"cmd/sidecar-injector/testdata", "examples"} {
+		files, _ := filepath.Glob(filepath.Join(golden.Root(), p, "*", "*.yaml"))
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	cfg, err := LoadConfig([]byte(fuzzConfig), "fuzz-config.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 64<<10 {
+			return
+		}
+		out, s, err := runStream(cfg, data, false)
+		if err != nil {
+			return // bad input: an error is the right answer, a panic is not
+		}
+		again, _, err := runStream(cfg, out, false)
+		if err != nil {
+			t.Fatalf("second run failed on the first run's output: %v\noutput:\n%s", err, out)
+		}
+		if !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent:\n%s", golden.Diff(out, again))
+		}
+		if bytes.Contains(data, []byte("/status")) || bytes.Contains(data, []byte("&")) || bytes.Contains(data, []byte("*")) {
+			return // prior injection or aliases: uninject cannot restore those
+		}
+		back, s2, err := runStream(cfg, out, true)
+		if err != nil {
+			t.Fatalf("uninject failed: %v", err)
+		}
+		if !sameStreams(back, data) {
+			t.Fatalf("uninject(inject(x)) differs from x:\n%s", golden.Diff(data, back))
+		}
+		if allSpliced(s) && allSpliced(s2) && !bytes.Equal(back, data) {
+			t.Fatalf("uninject(inject(x)) != x byte for byte:\n%s", golden.Diff(data, back))
+		}
+	})
+}
+
+func allSpliced(s *manifest.Stream) bool {
+	for _, d := range s.Docs {
+		if d.Changed && !d.Spliced {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzLoadConfig: any config file gives a config or an error, never a panic.
+func FuzzLoadConfig(f *testing.F) {
+	f.Add([]byte(fuzzConfig))
+	for _, c := range golden.Cases(f) {
+		f.Add(c.Config)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := LoadConfig(data, "fuzz.yaml")
+		if err != nil {
+			if strings.TrimSpace(err.Error()) == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if len(cfg.Sets) == 0 || Digest(cfg.Sets) == "" {
+			t.Fatalf("a loaded config has no sets or no digest")
+		}
+	})
+}
