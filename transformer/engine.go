@@ -150,7 +150,7 @@ func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, commitFunc, err
 	}
 
 	workload := &template{res: r.Resource, node: obj}
-	if err := checkDuplicateKeys(workload, []string{"", "metadata", "metadata.annotations"}); err != nil {
+	if err := checkDuplicateKeys(workload, false); err != nil {
 		return r, nil, err
 	}
 	work, target, wt, err := workCopy(obj, t, wk)

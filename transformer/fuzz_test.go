@@ -113,6 +113,9 @@ func FuzzInject(f *testing.F) {
 			return
 		}
 		out, s, err := runStream(cfg, data, false)
+		if n := manifest.SpliceMismatches(); n > 0 {
+			t.Fatalf("the writer's splice did not parse back to the edited tree (%d times)", n)
+		}
 		if err != nil {
 			return // bad input: an error is the right answer, a panic is not
 		}

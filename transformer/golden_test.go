@@ -67,6 +67,11 @@ func errorLines(err error) string {
 }
 
 func TestGolden(t *testing.T) {
+	defer func() {
+		if n := manifest.SpliceMismatches(); n > 0 {
+			t.Errorf("the writer's splice did not parse back to the edited tree %d times", n)
+		}
+	}()
 	for _, c := range golden.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			out, report, err := runCase(c, c.Input, c.Options.Uninject)

@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -58,7 +59,7 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 // validatePod checks the parts of the pod that injection relies on, and
 // returns its spec.
 func validatePod(t *template) (*yaml.Node, error) {
-	if err := checkDuplicateKeys(t, podMaps(t)); err != nil {
+	if err := checkDuplicateKeys(t, true); err != nil {
 		return nil, err
 	}
 	if m := mapGet(t.node, "metadata"); !isNull(m) {
@@ -536,27 +537,29 @@ func keyIndex(m *yaml.Node, key string) int {
 
 // checkDuplicateKeys rejects repeated keys in the mappings injection reads
 // or writes: with two "annotations", which one would the API server keep?
-func checkDuplicateKeys(t *template, fields []string) error {
-	for _, field := range fields {
-		m := t.node
-		if field != "" {
-			_, m = locate(t.node, field)
-		}
+// With pod set, it checks the pod spec and its containers too.
+func checkDuplicateKeys(t *template, pod bool) error {
+	check := func(m *yaml.Node, field string) error {
 		if k := duplicateKey(m); k != nil {
 			return t.errorf(joinField(t.field(field), k.Value), "duplicate key: YAML keys must be unique")
 		}
+		return nil
 	}
-	return nil
-}
-
-// podMaps lists the mappings of a pod template that injection touches.
-func podMaps(t *template) []string {
-	fields := []string{"", "metadata", "metadata.annotations", "metadata.labels", "spec"}
+	meta := mapGet(t.node, "metadata")
 	spec := mapGet(t.node, "spec")
+	err := errors.Join(check(t.node, ""), check(meta, "metadata"), check(mapGet(meta, "annotations"), "metadata.annotations"))
+	if err != nil || !pod {
+		return err
+	}
+	if err := errors.Join(check(mapGet(meta, "labels"), "metadata.labels"), check(spec, "spec")); err != nil {
+		return err
+	}
 	for _, list := range []string{"containers", "initContainers"} {
-		for i := range seqItems(mapGet(spec, list)) {
-			fields = append(fields, fmt.Sprintf("spec.%s[%d]", list, i))
+		for i, c := range seqItems(mapGet(spec, list)) {
+			if err := check(c, fmt.Sprintf("spec.%s[%d]", list, i)); err != nil {
+				return err
+			}
 		}
 	}
-	return fields
+	return nil
 }

@@ -143,19 +143,44 @@ func equalNodes(a, b *yaml.Node) bool {
 	return true
 }
 
-// copyNode deep-copies a node tree, keeping comments and styles.
+// copyNode deep-copies a node tree, keeping comments and styles. The nodes
+// and their child lists come from two allocations: copying a pod template
+// is the engine's main cost.
 func copyNode(n *yaml.Node) *yaml.Node {
 	if n == nil {
 		return nil
 	}
-	c := *n
+	nodes, children := countNodes(n)
+	c := &nodeCopier{nodes: make([]yaml.Node, nodes), children: make([]*yaml.Node, children)}
+	return c.copy(n)
+}
+
+func countNodes(n *yaml.Node) (nodes, children int) {
+	nodes, children = 1, len(n.Content)
+	for _, c := range n.Content {
+		cn, cc := countNodes(c)
+		nodes, children = nodes+cn, children+cc
+	}
+	return nodes, children
+}
+
+type nodeCopier struct {
+	nodes    []yaml.Node
+	children []*yaml.Node
+}
+
+func (c *nodeCopier) copy(n *yaml.Node) *yaml.Node {
+	out := &c.nodes[0]
+	c.nodes = c.nodes[1:]
+	*out = *n
 	if n.Content != nil {
-		c.Content = make([]*yaml.Node, len(n.Content))
+		out.Content = c.children[:len(n.Content):len(n.Content)]
+		c.children = c.children[len(n.Content):]
 		for i, child := range n.Content {
-			c.Content[i] = copyNode(child)
+			out.Content[i] = c.copy(child)
 		}
 	}
-	return &c
+	return out
 }
 
 // cleanNode removes comments, anchors and source positions, so that injected
