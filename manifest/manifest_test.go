@@ -78,15 +78,15 @@ func TestParseErrors(t *testing.T) {
 
 func TestDetectStyle(t *testing.T) {
 	cases := map[string]Style{
-		"a:\n  b:\n  - c\n":          {2, true},
-		"a:\n  b:\n    - c\n":        {2, false},
-		"a:\n    b:\n      - c\n":    {4, true},
-		"a:\n    b:\n        - c\n":  {4, false},
-		"a:\n   b: 1\n":              {3, true},
-		"a: [1]\n":                   DefaultStyle,
-		"- a: 1\n  b:\n    c: 2\n":   {2, true},
-		"a:\n b:\n  c: 1\n":          DefaultStyle, // 1 is below what the encoder can write
-		"a:\n  b:\n  -   name: x\n":  {2, true},
+		"a:\n  b:\n  - c\n":         {2, true},
+		"a:\n  b:\n    - c\n":       {2, false},
+		"a:\n    b:\n      - c\n":   {4, true},
+		"a:\n    b:\n        - c\n": {4, false},
+		"a:\n   b: 1\n":             {3, true},
+		"a: [1]\n":                  DefaultStyle,
+		"- a: 1\n  b:\n    c: 2\n":  {2, true},
+		"a:\n b:\n  c: 1\n":         DefaultStyle, // 1 is below what the encoder can write
+		"a:\n  b:\n  -   name: x\n": {2, true},
 		"x: {a: 1}\ny:\n    z: 1\n": {4, true},
 	}
 	for in, want := range cases {
