@@ -1,0 +1,256 @@
+package transformer
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+func TestLoadConfigForms(t *testing.T) {
+	cases := map[string]struct {
+		config      string
+		prefix      string
+		sets        []string
+		defaultSets []string
+	}{
+		"SidecarInjector": {`apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata:
+  name: x
+  annotations:
+    config.kubernetes.io/local-config: "true"
+    internal.config.kubernetes.io/path: fn-config.yaml
+spec:
+  annotationPrefix: example.com
+  sidecars:
+  - {name: a, default: true, containers: [{name: a, image: a}]}
+  - {name: b, containers: [{name: b, image: b}]}
+`, "example.com", []string{"a", "b"}, []string{"a"}},
+		"seeds' ConfigMap": {`apiVersion: v1
+kind: ConfigMap
+metadata: {name: sidecar-injector-webhook-configmap}
+data:
+  sidecarconfig.yaml: |
+    containers:
+      - name: sidecar-monitor
+        image: docker.io/s1240zsw/centos-packet-agent:v1
+        stdin: true
+        tty: true
+`, DefaultAnnotationPrefix, []string{"default"}, []string{"default"}},
+		"ConfigMap with settings": {`apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data:
+  annotationPrefix: sidecar-injector-webhook.morven.me
+  policy: enabled
+  sidecarconfig.yaml: '{containers: [{name: s, image: s}]}'
+`, "sidecar-injector-webhook.morven.me", []string{"default"}, []string{"default"}},
+		"tutorial's bare file": {`containers:
+- name: sidecar-nginx
+  image: nginx:1.12.2
+volumes:
+- name: nginx-conf
+  configMap: {name: nginx-configmap}
+`, DefaultAnnotationPrefix, []string{"default"}, []string{"default"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := LoadConfig([]byte(tc.config), "c.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.AnnotationPrefix != tc.prefix {
+				t.Errorf("prefix %q, want %q", cfg.AnnotationPrefix, tc.prefix)
+			}
+			if got := setNames(cfg.Sets); strings.Join(got, ",") != strings.Join(tc.sets, ",") {
+				t.Errorf("sets %v, want %v", got, tc.sets)
+			}
+			if got := setNames(cfg.DefaultSets()); strings.Join(got, ",") != strings.Join(tc.defaultSets, ",") {
+				t.Errorf("default sets %v, want %v", got, tc.defaultSets)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := map[string]struct{ config, want string }{
+		"two documents":      {"containers: [{name: a, image: a}]\n---\nb: 1\n", "more than one YAML document"},
+		"not a map":          {"- a\n", "expected a map, got a list"},
+		"ConfigMap no data":  {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "data: missing"},
+		"ConfigMap no key":   {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {other: x}\n", "unknown field"},
+		"bad inner YAML":     {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  sidecarconfig.yaml: 'a: [1'\n", `data["sidecarconfig.yaml"]: invalid YAML`},
+		"inner typo line":    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  sidecarconfig.yaml: |\n    containers:\n    - name: a\n      imag: a\n", `config c.yaml:8: data["sidecarconfig.yaml"].containers[0].imag: unknown field`},
+		"wrong apiVersion":   {"apiVersion: v1\nkind: SidecarInjector\nspec: {sidecars: []}\n", "apiVersion: expected sidecar-injector.io/v1alpha1"},
+		"no sets":            {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec: {}\n", "spec.sidecars: list at least one sidecar set"},
+		"enabled no default": {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  policy: enabled\n  sidecars: [{name: a, containers: [{name: a, image: a}]}]\n", "no set has default: true"},
+		"reserved key":       {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  sidecars: [{name: a, annotations: {sidecar-injector.io/status: x}}]\n", "reserved for the injector"},
+		"sets disagree":      {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  sidecars:\n  - {name: a, volumes: [{name: v, emptyDir: {}}]}\n  - {name: b, volumes: [{name: v, secret: {secretName: s}}]}\n", `spec.sidecars[1].volumes[0]: name "v" differs from the one at spec.sidecars[0].volumes[0]`},
+		"custom kind path":   {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  customKinds: [{group: g, kind: K, podTemplatePath: spec..template}]\n  sidecars: [{name: a, containers: [{name: a, image: a}]}]\n", "has an empty segment"},
+		"builtin as custom":  {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  customKinds: [{group: apps, kind: Deployment, podTemplatePath: spec.template}]\n  sidecars: [{name: a, containers: [{name: a, image: a}]}]\n", "Deployment is built in"},
+		"native restart":     {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  sidecars: [{name: a, native: true, containers: [{name: a, image: a, restartPolicy: Never}]}]\n", "a native sidecar runs with restartPolicy Always"},
+		"bad label value":    {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  sidecars: [{name: a, labels: {x: 'has space'}}]\n", "invalid label value"},
+		"bad glob":           {"apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n  selector: {names: ['[']}\n  sidecars: [{name: a, containers: [{name: a, image: a}]}]\n", "bad pattern"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadConfig([]byte(tc.config), "c.yaml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSetAnnotationPrefix(t *testing.T) {
+	cfg, err := LoadConfig([]byte("containers: [{name: a, image: a}]\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.SetAnnotationPrefix("Not A Prefix"); err == nil {
+		t.Error("invalid prefix accepted")
+	}
+	if err := cfg.SetAnnotationPrefix("sidecar-injector-webhook.morven.me"); err != nil || cfg.InjectAnnotation() != "sidecar-injector-webhook.morven.me/inject" {
+		t.Errorf("prefix not set: %v %q", err, cfg.InjectAnnotation())
+	}
+}
+
+func TestConcerned(t *testing.T) {
+	optIn, _ := LoadConfig([]byte("containers: [{name: a, image: a}]\n"), "c.yaml")
+	enabled, _ := LoadConfig([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  policy: enabled\n  sidecarconfig.yaml: '{containers: [{name: a, image: a}]}'\n"), "c.yaml")
+	status := map[string]string{"sidecar-injector.io/status": "{}"}
+	cases := []struct {
+		name string
+		in   Injector
+		ann  map[string]string
+		want bool
+	}{
+		{"opt-in, nothing", Injector{Config: optIn}, nil, false},
+		{"opt-in, true", Injector{Config: optIn}, map[string]string{"sidecar-injector.io/inject": "true"}, true},
+		{"opt-in, set name", Injector{Config: optIn}, map[string]string{"sidecar-injector.io/inject": "default"}, true},
+		{"opt-in, False", Injector{Config: optIn}, map[string]string{"sidecar-injector.io/inject": " False "}, false},
+		{"enabled, nothing", Injector{Config: enabled}, nil, true},
+		{"enabled, false", Injector{Config: enabled}, map[string]string{"sidecar-injector.io/inject": "false"}, false},
+		{"injected, webhook", Injector{Config: enabled, KeepInjected: true}, status, false},
+		{"injected, build time", Injector{Config: optIn}, status, true},
+		{"uninject, injected", Injector{Config: optIn, Uninject: true}, status, true},
+		{"uninject, not injected", Injector{Config: optIn, Uninject: true}, nil, false},
+	}
+	for _, tc := range cases {
+		if got := tc.in.Concerned(tc.ann); got != tc.want {
+			t.Errorf("%s: Concerned = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestConcernedAgreesWithApply: the webhook's pre-check never says "not
+// concerned" for a pod that Apply would change.
+func TestConcernedAgreesWithApply(t *testing.T) {
+	for _, policy := range []string{"opt-in", "enabled"} {
+		cfg, err := LoadConfig([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  policy: "+policy+"\n  sidecarconfig.yaml: '{containers: [{name: s, image: s}]}'\n"), "c.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ann := range []string{"", "sidecar-injector.io/inject: 'true'", "sidecar-injector.io/inject: 'false'", "sidecar-injector.io/inject: default", "other: x"} {
+			pod := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {" + ann + "}\nspec:\n  containers: [{name: app, image: app}]\n")
+			in := &Injector{Config: cfg, KeepInjected: true, IgnoreSelector: true}
+			concerned := in.Concerned(pod.GetAnnotations())
+			r, err := in.Apply(pod, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Action.Changed() && !concerned {
+				t.Errorf("policy %s, annotations {%s}: Apply changed the pod but Concerned said no", policy, ann)
+			}
+		}
+	}
+}
+
+// TestFilterAllOrNothing: one bad resource and the Filter changes none.
+func TestFilterAllOrNothing(t *testing.T) {
+	cfg, _ := LoadConfig([]byte("containers: [{name: s, image: s}]\n"), "c.yaml")
+	good := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: good\n  annotations: {sidecar-injector.io/inject: 'true'}\nspec:\n  containers: [{name: app, image: app}]\n")
+	bad := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\n  annotations: {sidecar-injector.io/inject: 'true'}\nspec:\n  containers: {}\n")
+	before := good.MustString()
+	in := &Injector{Config: cfg}
+	if _, err := in.Filter([]*yaml.RNode{good, bad}); err == nil || !strings.Contains(err.Error(), "Pod bad") {
+		t.Fatalf("error = %v", err)
+	}
+	if good.MustString() != before {
+		t.Error("the good resource was changed although the run failed")
+	}
+	if _, err := (&Injector{Config: cfg}).Filter([]*yaml.RNode{good}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(good.MustString(), "name: s") {
+		t.Error("not injected")
+	}
+}
+
+// Example shows the engine as a kio.Filter, the way every front uses it.
+func Example() {
+	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata: {name: agent}
+spec:
+  sidecars:
+  - name: agent
+    default: true
+    containers:
+    - name: sidecar-monitor
+      image: docker.io/s1240zsw/centos-packet-agent:v1
+      stdin: true
+      tty: true
+`), "config.yaml")
+	if err != nil {
+		panic(err)
+	}
+	in := &Injector{Config: cfg}
+	var out strings.Builder
+	err = kio.Pipeline{
+		Inputs: []kio.Reader{&kio.ByteReader{Reader: strings.NewReader(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx-deployment
+spec:
+  template:
+    metadata:
+      annotations:
+        sidecar-injector.io/inject: "true"
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.7.9
+`), OmitReaderAnnotations: true}},
+		Filters: []kio.Filter{in},
+		Outputs: []kio.Writer{kio.ByteWriter{Writer: &out}},
+	}.Execute()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(out.String())
+	fmt.Print(Report(in.Results))
+	// Output:
+	// apiVersion: apps/v1
+	// kind: Deployment
+	// metadata:
+	//   name: nginx-deployment
+	// spec:
+	//   template:
+	//     metadata:
+	//       annotations:
+	//         sidecar-injector.io/inject: "true"
+	//         sidecar-injector.io/status: '{"sets":["agent"],"digest":"sha256:6bf2f381d2360b2b","containers":["sidecar-monitor"]}'
+	//     spec:
+	//       containers:
+	//       - name: nginx
+	//         image: nginx:1.7.9
+	//       - name: sidecar-monitor
+	//         image: docker.io/s1240zsw/centos-packet-agent:v1
+	//         stdin: true
+	//         tty: true
+	// injected   Deployment nginx-deployment: agent
+	// sidecar-injector: 1 injected
+}
