@@ -177,11 +177,17 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 	if err := dec.Decode(&extra); err == nil && !yaml.IsYNodeEmptyDoc(&extra) {
 		return nil, &ConfigError{Source: source, Msg: "holds more than one YAML document; give one config"}
 	}
-	return ParseConfig(yaml.NewRNode(&doc), source)
+	return parseConfig(yaml.NewRNode(&doc), source, true)
 }
 
-// ParseConfig builds a Config from a parsed config resource.
+// ParseConfig builds a Config from a parsed config resource, such as a KRM
+// function's functionConfig. Its errors carry no line numbers: the node's
+// positions are those of whatever document held it.
 func ParseConfig(rn *yaml.RNode, source string) (*Config, error) {
+	return parseConfig(rn, source, false)
+}
+
+func parseConfig(rn *yaml.RNode, source string, lines bool) (*Config, error) {
 	obj := rn.YNode()
 	if obj != nil && obj.Kind == yaml.DocumentNode && len(obj.Content) > 0 {
 		obj = obj.Content[0]
@@ -192,7 +198,7 @@ func ParseConfig(rn *yaml.RNode, source string) (*Config, error) {
 	if obj.Kind != yaml.MappingNode {
 		return nil, &ConfigError{Source: source, Msg: "expected a map, got " + describe(obj)}
 	}
-	p := &configParser{source: source, cfg: &Config{Source: source}, root: obj}
+	p := &configParser{source: source, cfg: &Config{Source: source}, root: obj, lines: lines}
 	kind := scalarString(mapGet(obj, "kind"))
 	switch {
 	case kind == Kind:
@@ -224,6 +230,7 @@ type configParser struct {
 	// innerLine is the line before its first one in the file (0: unknown).
 	inner     *yaml.Node
 	innerLine int
+	lines     bool // positions are lines of the source file
 }
 
 const innerField = `data["` + TutorialConfigKey + `"]`
@@ -242,7 +249,7 @@ func (p *configParser) errorf(field, format string, args ...any) {
 			fixed = joinField(innerField, fixed)
 		}
 		e.Field = fixed
-		if n != nil && n.Line > 0 && (root == p.root || offset > 0) {
+		if p.lines && n != nil && n.Line > 0 && (root == p.root || offset > 0) {
 			e.Line = n.Line + offset
 		}
 	}

@@ -38,11 +38,11 @@ const maxExpandedNodes = 100_000
 // Filter applies the engine to every resource. It is all or nothing: if any
 // resource fails, none is changed and the error lists every failure.
 func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
-	in.Results = in.Results[:0]
+	in.Results = nil // a fresh list: callers may keep the last one
 	var errs Errors
 	commits := map[int]commitFunc{}
-	for _, rn := range nodes {
-		r, commit, err := in.plan(rn, originOf(rn))
+	for i, rn := range nodes {
+		r, commit, err := in.plan(rn, originOf(rn), i)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -67,7 +67,7 @@ func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 // Apply runs the engine on one resource, which it changes in place only on
 // success. origin names where the resource came from, for messages.
 func (in *Injector) Apply(rn *yaml.RNode, origin string) (Result, error) {
-	r, commit, err := in.plan(rn, origin)
+	r, commit, err := in.plan(rn, origin, 0)
 	if err == nil && commit != nil {
 		r.Change = commit()
 	}
@@ -94,7 +94,7 @@ func originOf(rn *yaml.RNode) string {
 
 // plan works out what to do to one resource without changing it, and returns
 // the change as a commit function (nil when there is nothing to change).
-func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, commitFunc, error) {
+func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, commitFunc, error) {
 	obj := rn.YNode()
 	if obj != nil && obj.Kind == yaml.DocumentNode && len(obj.Content) == 1 {
 		obj = obj.Content[0]
@@ -109,7 +109,7 @@ func (in *Injector) plan(rn *yaml.RNode, origin string) (Result, commitFunc, err
 	}
 	meta := mapGet(obj, "metadata")
 	r := Result{Resource: Resource{Kind: kind, Namespace: scalarString(mapGet(meta, "namespace")),
-		Name: scalarString(mapGet(meta, "name")), Origin: origin}}
+		Name: scalarString(mapGet(meta, "name")), Origin: origin, Index: index}}
 	if !isNull(meta) && meta.Kind != yaml.MappingNode {
 		return r, nil, &ResourceError{Resource: r.Resource, Field: "metadata", Msg: "expected a map, got " + describe(meta)}
 	}

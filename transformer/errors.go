@@ -14,6 +14,9 @@ type Resource struct {
 	// Origin is where the resource came from: a file path, with a line when
 	// known ("deploy.yaml:12"). Empty when unknown.
 	Origin string
+	// Index is the resource's position in the list given to Filter, so that
+	// results and errors can be paired with their items (0 for Apply).
+	Index int
 }
 
 func (r Resource) String() string {
@@ -103,4 +106,20 @@ func (e Errors) ErrOrNil() error {
 
 func (t *template) errorf(field, format string, args ...any) *ResourceError {
 	return &ResourceError{Resource: t.res, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrorList returns the individual errors of err, flattening joined errors
+// (Errors, errors.Join); nil for nil.
+func ErrorList(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if multi, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range multi.Unwrap() {
+			out = append(out, ErrorList(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

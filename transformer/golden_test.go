@@ -52,17 +52,9 @@ func runCase(c *golden.Case, input []byte, uninject bool) ([]byte, string, error
 
 func errorLines(err error) string {
 	var lines []string
-	var walk func(error)
-	walk = func(err error) {
-		if multi, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range multi.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		lines = append(lines, err.Error())
+	for _, e := range transformer.ErrorList(err) {
+		lines = append(lines, e.Error())
 	}
-	walk(err)
 	return strings.Join(lines, "\n")
 }
 

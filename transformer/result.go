@@ -57,9 +57,17 @@ type Change struct {
 	Original *yaml.Node // a node holding the content it had before
 }
 
+// String is the CLI's report line: action, resource, then details.
 func (r Result) String() string {
+	return fmt.Sprintf("%-10s %s", r.Action, r.Resource) + r.details()
+}
+
+// Message says what happened without naming the resource, for reports that
+// name it apart (a KRM result's resourceRef).
+func (r Result) Message() string { return string(r.Action) + r.details() }
+
+func (r Result) details() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-10s %s", r.Action, r.Resource)
 	switch {
 	case r.Action == Skipped:
 		b.WriteString(": " + r.Detail)

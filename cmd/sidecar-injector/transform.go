@@ -88,7 +88,7 @@ func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io
 		return 2
 	}
 	if err := o.run(stdin, stdout, stderr); err != nil {
-		for _, e := range flatten(err) {
+		for _, e := range transformer.ErrorList(err) {
 			fmt.Fprintf(stderr, "error: %v\n", e)
 		}
 		fmt.Fprintln(stderr, "sidecar-injector: nothing written")
@@ -310,16 +310,4 @@ func writeFileAtomic(path string, data []byte) error {
 
 func report(w io.Writer, results []transformer.Result) {
 	io.WriteString(w, transformer.Report(results))
-}
-
-// flatten lists the individual errors of a joined error.
-func flatten(err error) []error {
-	if multi, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range multi.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

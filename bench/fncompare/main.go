@@ -1,0 +1,113 @@
+// Command fncompare runs whole processes on the same stdin, interleaved
+// round by round so that a noisy machine slows them alike, and prints the
+// median wall time, CPU time (user+sys) and peak RSS of each as a markdown
+// row, with its wall-time ratio to the first (the floor).
+//
+//	fncompare -rounds 7 -input in.yaml -label 10k floor=/path/fnfloor fn=/path/sidecar-injector
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type sample struct {
+	wall, cpu time.Duration
+	rssKB     int64
+}
+
+func main() {
+	rounds := flag.Int("rounds", 7, "runs of each command")
+	input := flag.String("input", "", "file given to every command on stdin")
+	label := flag.String("label", "", "first column of the rows")
+	header := flag.Bool("header", false, "print the table header first")
+	flag.Parse()
+	if *input == "" || flag.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: fncompare -input FILE [-rounds N] [-label L] name=command...")
+		os.Exit(2)
+	}
+	stdin, err := os.ReadFile(*input)
+	if err != nil {
+		fail(err)
+	}
+	names, cmds := make([]string, flag.NArg()), make([][]string, flag.NArg())
+	for i, arg := range flag.Args() {
+		name, cmd, ok := strings.Cut(arg, "=")
+		if !ok {
+			fail(fmt.Errorf("%q: expected name=command", arg))
+		}
+		names[i], cmds[i] = name, strings.Fields(cmd)
+	}
+	samples := make([][]sample, len(cmds))
+	for r := 0; r < *rounds; r++ {
+		for i, cmd := range cmds {
+			s, err := runOnce(cmd, stdin)
+			if err != nil {
+				fail(fmt.Errorf("%s: %w", names[i], err))
+			}
+			samples[i] = append(samples[i], s)
+		}
+	}
+	if *header {
+		fmt.Println("| input | program | wall (median) | CPU user+sys (median) | peak RSS (median) | wall / floor |")
+		fmt.Println("|---|---|---:|---:|---:|---:|")
+	}
+	floor := median(samples[0], func(s sample) float64 { return float64(s.wall) })
+	for i, name := range names {
+		wall := median(samples[i], func(s sample) float64 { return float64(s.wall) })
+		cpu := median(samples[i], func(s sample) float64 { return float64(s.cpu) })
+		rss := median(samples[i], func(s sample) float64 { return float64(s.rssKB) })
+		fmt.Printf("| %s | %s | %s | %s | %.0f MiB | %.2f |\n", *label, name,
+			round(time.Duration(wall)), round(time.Duration(cpu)), rss/1024, wall/floor)
+	}
+}
+
+// runOnce runs a command with stdin, discarding stdout, and measures it.
+func runOnce(argv []string, stdin []byte) (sample, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%v: %s", err, stderr.Bytes())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return sample{wall: wall, cpu: cpu, rssKB: ru.Maxrss}, nil
+}
+
+func median(ss []sample, f func(sample) float64) float64 {
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = f(s)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "fncompare:", err)
+	os.Exit(1)
+}

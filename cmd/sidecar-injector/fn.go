@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/sidecar-injector/sidecar-injector/fn"
+)
+
+// The KRM function: kustomize and kpt start the binary with no arguments
+// and a ResourceList on stdin; `sidecar-injector fn` says it explicitly.
+func init() {
+	commands["fn"] = command{"run as a KRM function: ResourceList on stdin, ResourceList with results on stdout (the default with no arguments and piped stdin)", runFn}
+	defaultCommand = runFn
+}
+
+func runFn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fnUsage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "sidecar-injector fn: takes no arguments; its config is the ResourceList's functionConfig\n\n")
+		fnUsage(stderr)
+		return 2
+	}
+	return fn.Run(stdin, stdout, stderr)
+}
+
+func fnUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: sidecar-injector fn < resource-list.yaml
+
+Runs as a KRM function: reads a ResourceList on stdin and writes it back on
+stdout, with sidecars injected into the workloads that ask for them and one
+result per workload. The config is the ResourceList's functionConfig: a
+SidecarInjector, or a ConfigMap with data.sidecarconfig.yaml. Exits 1, with
+the items unchanged, when any resource or the config is wrong.
+
+kustomize and kpt run the binary with no arguments, which means the same.
+See docs/krm-function.md.
+`)
+}

@@ -1,0 +1,264 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// The function under kustomize: declared in `transformers:` with the exec
+// form, run by the kustomize CLI (v5.8.2, installed by hack/install-tools.sh)
+// and in-process by kustomize's own krusty.
+
+// kustomization writes a kustomization whose transformer runs the binary
+// through a relative exec path, with the seeds' nginx and packet agent.
+func kustomization(t *testing.T, config string, resources ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	copyBinary(t, filepath.Join(dir, "tools", "sidecar-injector"))
+	files := map[string]string{
+		"kustomization.yaml": "resources:\n- resources.yaml\ntransformers:\n- injector.yaml\n",
+		"resources.yaml":     strings.Join(resources, "---\n"),
+		"injector.yaml":      config,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const execAnnotation = `  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ./tools/sidecar-injector
+`
+
+// injector is the config as a kustomize transformer: the seeds' two sets.
+var injector = `apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata:
+  name: sidecars
+` + execAnnotation + `spec:
+  sidecars:
+  - name: nginx
+    default: true
+    containers:
+    - name: sidecar-nginx
+      image: nginx:1.12.2
+      ports:
+      - containerPort: 80
+      volumeMounts:
+      - name: nginx-conf
+        mountPath: /etc/nginx
+    volumes:
+    - name: nginx-conf
+      configMap:
+        name: nginx-configmap
+  - name: monitor
+    containers:
+    - name: sidecar-monitor
+      image: docker.io/s1240zsw/centos-packet-agent:v1
+      stdin: true
+      tty: true
+`
+
+// The seeds' ConfigMap works as the transformer's config too, with the
+// tutorial's annotations.
+var seedConfigMap = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: sidecar-injector-webhook-configmap
+` + execAnnotation + `data:
+  annotationPrefix: sidecar-injector-webhook.morven.me
+  sidecarconfig.yaml: |
+    containers:
+    - name: sidecar-nginx
+      image: nginx:1.12.2
+      imagePullPolicy: IfNotPresent
+      ports:
+      - containerPort: 80
+      volumeMounts:
+      - name: nginx-conf
+        mountPath: /etc/nginx
+    volumes:
+    - name: nginx-conf
+      configMap:
+        name: nginx-configmap
+`
+
+func workload(kind, name, inject string) string {
+	template := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: NAME
+spec:
+  selector:
+    matchLabels:
+      app: NAME
+  template:
+    metadata:
+      labels:
+        app: NAME
+      annotations:
+        INJECT
+    spec:
+      containers:
+      - name: app
+        image: tomcat:9.0
+`
+	if kind == "Pod" {
+		template = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: NAME\n  annotations:\n    INJECT\nspec:\n  containers:\n  - name: app\n    image: tomcat:9.0\n"
+	}
+	return strings.NewReplacer("NAME", name, "INJECT", inject).Replace(template)
+}
+
+// containersOf lists the container names of a built workload.
+func containersOf(t *testing.T, out []byte, kind, name string) []string {
+	t.Helper()
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		rn, err := yaml.Parse(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rn.GetKind() != kind || rn.GetName() != name {
+			continue
+		}
+		path := []string{"spec", "template", "spec", "containers"}
+		if kind == "Pod" {
+			path = []string{"spec", "containers"}
+		}
+		list, err := rn.Pipe(yaml.Lookup(path...))
+		if err != nil || list == nil {
+			t.Fatalf("%s %s has no containers: %v", kind, name, err)
+		}
+		names, err := list.ElementValues("name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	t.Fatalf("%s %s not in the output:\n%s", kind, name, out)
+	return nil
+}
+
+func TestKustomizeExecFunction(t *testing.T) {
+	kustomize := tool(t, "kustomize")
+	build := func(dir string) ([]byte, []byte, int) {
+		return run(t, dir, nil, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", ".")
+	}
+
+	t.Run("inject", func(t *testing.T) {
+		dir := kustomization(t, injector,
+			workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+			workload("Deployment", "monitored", `sidecar-injector.io/inject: monitor`),
+			workload("Deployment", "plain", `team: shop`))
+		out := must(t)(build(dir))
+		for name, want := range map[string]string{
+			"tomcat": "app sidecar-nginx", "monitored": "app sidecar-monitor", "plain": "app",
+		} {
+			if got := strings.Join(containersOf(t, out, "Deployment", name), " "); got != want {
+				t.Errorf("%s: containers %q, want %q", name, got, want)
+			}
+		}
+		if again := must(t)(build(dir)); !bytes.Equal(again, out) {
+			t.Error("a second build differs")
+		}
+		// Building its own output again changes nothing.
+		if err := os.WriteFile(filepath.Join(dir, "resources.yaml"), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if again := must(t)(build(dir)); !bytes.Equal(again, out) {
+			t.Errorf("building the output again changed it:\n%s", again)
+		}
+	})
+
+	t.Run("seeds' ConfigMap", func(t *testing.T) {
+		dir := kustomization(t, seedConfigMap, workload("Pod", "sleep", `sidecar-injector-webhook.morven.me/inject: "true"`))
+		out := must(t)(build(dir))
+		if got := strings.Join(containersOf(t, out, "Pod", "sleep"), " "); got != "app sidecar-nginx" {
+			t.Errorf("containers %q", got)
+		}
+	})
+
+	// Errors fail the build, and kustomize shows what the function wrote
+	// on stderr: the resource and the field.
+	t.Run("errors", func(t *testing.T) {
+		cases := map[string]struct {
+			config, resource, want string
+		}{
+			"typo in the config": {
+				strings.Replace(injector, "      ports:", "      prots:", 1),
+				workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+				"error: config functionConfig: spec.sidecars[0].containers[0].prots: unknown field",
+			},
+			"unknown set": {
+				injector,
+				workload("Deployment", "tomcat", `sidecar-injector.io/inject: mesh`),
+				`error: Deployment tomcat: spec.template.metadata.annotations["sidecar-injector.io/inject"]: unknown sidecar set "mesh"`,
+			},
+		}
+		for name, c := range cases {
+			t.Run(name, func(t *testing.T) {
+				out, stderr, code := build(kustomization(t, c.config, c.resource))
+				if code == 0 {
+					t.Fatalf("the build succeeded:\n%s", out)
+				}
+				if !strings.Contains(string(stderr), c.want) {
+					t.Errorf("stderr lacks %q:\n%s", c.want, stderr)
+				}
+			})
+		}
+	})
+}
+
+// krusty is kustomize's API: the same build in-process, with exec
+// functions enabled as --enable-alpha-plugins --enable-exec do.
+func TestKustomizeKrusty(t *testing.T) {
+	kustomize := tool(t, "kustomize")
+	dir := kustomization(t, injector,
+		workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+		workload("Deployment", "monitored", `sidecar-injector.io/inject: monitor`))
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionLegacy // the CLI's default
+	opts.PluginConfig = types.EnabledPluginConfig(types.BploUseStaticallyLinked)
+	opts.PluginConfig.FnpLoadingOptions.EnableExec = true
+	resources, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := resources.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(containersOf(t, out, "Deployment", "tomcat"), " "); got != "app sidecar-nginx" {
+		t.Errorf("tomcat: containers %q", got)
+	}
+	cli := must(t)(run(t, dir, nil, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", "."))
+	if !bytes.Equal(out, cli) {
+		t.Errorf("krusty and the kustomize CLI differ:\nkrusty:\n%s\ncli:\n%s", out, cli)
+	}
+
+	// Without exec enabled, kustomize does not run the function (silently).
+	opts.PluginConfig.FnpLoadingOptions.EnableExec = false
+	resources, err = krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err = resources.AsYaml(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(containersOf(t, out, "Deployment", "tomcat"), " "); got != "app" {
+		t.Errorf("without exec: tomcat's containers %q, want the function not run", got)
+	}
+}
