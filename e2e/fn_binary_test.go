@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/bench/fnload"
+	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 )
 
 // The binary as orchestrators start it: no arguments, a ResourceList on
 // stdin. `sidecar-injector fn` is the same function, said explicitly.
 func TestFnBinary(t *testing.T) {
-	in := fnload.ResourceList(3)
+	in := workload.ResourceList(3)
 	implicit := must(t)(run(t, root, in, binary))
 	explicit := must(t)(run(t, root, in, binary, "fn"))
 	if !bytes.Equal(implicit, explicit) {

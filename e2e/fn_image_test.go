@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/bench/fnload"
+	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 )
 
 // There is no Docker engine where these tests run, so the image is checked
@@ -227,7 +227,7 @@ func TestFnImageDockerfile(t *testing.T) {
 			t.Errorf("version: %q (exit code %d)", version, code)
 		}
 		// The entrypoint with no arguments: the function.
-		rl, stderr, code := run(t, root, fnload.ResourceList(2), out)
+		rl, stderr, code := run(t, root, workload.ResourceList(2), out)
 		if code != 0 || !bytes.Contains(rl, []byte("- name: sidecar-nginx")) || !bytes.Contains(rl, []byte("message: 'injected: nginx'")) {
 			t.Errorf("as a function: exit code %d, stderr %s, output:\n%s", code, stderr, rl)
 		}

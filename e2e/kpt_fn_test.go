@@ -108,7 +108,7 @@ func TestKptEval(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sleep := workload("Deployment", "sleep", `sidecar-injector-webhook.morven.me/inject: "true"`)
+	sleep := workloadYAML("Deployment", "sleep", `sidecar-injector-webhook.morven.me/inject: "true"`)
 	if err := os.WriteFile(filepath.Join(dir, "sleep.yaml"), []byte(sleep), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,8 @@ func TestKustomizeContainerForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	resources := []string{
-		workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
-		workload("Deployment", "monitored", `sidecar-injector.io/inject: monitor`),
+		workloadYAML("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+		workloadYAML("Deployment", "monitored", `sidecar-injector.io/inject: monitor`),
 	}
 	container := strings.Replace(injector, execAnnotation, `  annotations:
     config.kubernetes.io/function: |

@@ -97,7 +97,7 @@ metadata:
         name: nginx-configmap
 `
 
-func workload(kind, name, inject string) string {
+func workloadYAML(kind, name, inject string) string {
 	template := `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -160,9 +160,9 @@ func TestKustomizeExecFunction(t *testing.T) {
 
 	t.Run("inject", func(t *testing.T) {
 		dir := kustomization(t, injector,
-			workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
-			workload("Deployment", "monitored", `sidecar-injector.io/inject: monitor`),
-			workload("Deployment", "plain", `team: shop`))
+			workloadYAML("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+			workloadYAML("Deployment", "monitored", `sidecar-injector.io/inject: monitor`),
+			workloadYAML("Deployment", "plain", `team: shop`))
 		out := must(t)(build(dir))
 		for name, want := range map[string]string{
 			"tomcat": "app sidecar-nginx", "monitored": "app sidecar-monitor", "plain": "app",
@@ -184,7 +184,7 @@ func TestKustomizeExecFunction(t *testing.T) {
 	})
 
 	t.Run("seeds' ConfigMap", func(t *testing.T) {
-		dir := kustomization(t, seedConfigMap, workload("Pod", "sleep", `sidecar-injector-webhook.morven.me/inject: "true"`))
+		dir := kustomization(t, seedConfigMap, workloadYAML("Pod", "sleep", `sidecar-injector-webhook.morven.me/inject: "true"`))
 		out := must(t)(build(dir))
 		if got := strings.Join(containersOf(t, out, "Pod", "sleep"), " "); got != "app sidecar-nginx" {
 			t.Errorf("containers %q", got)
@@ -199,12 +199,12 @@ func TestKustomizeExecFunction(t *testing.T) {
 		}{
 			"typo in the config": {
 				strings.Replace(injector, "      ports:", "      prots:", 1),
-				workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+				workloadYAML("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
 				"error: config functionConfig: spec.sidecars[0].containers[0].prots: unknown field",
 			},
 			"unknown set": {
 				injector,
-				workload("Deployment", "tomcat", `sidecar-injector.io/inject: mesh`),
+				workloadYAML("Deployment", "tomcat", `sidecar-injector.io/inject: mesh`),
 				`error: Deployment tomcat: spec.template.metadata.annotations["sidecar-injector.io/inject"]: unknown sidecar set "mesh"`,
 			},
 		}
@@ -227,8 +227,8 @@ func TestKustomizeExecFunction(t *testing.T) {
 func TestKustomizeKrusty(t *testing.T) {
 	kustomize := tool(t, "kustomize")
 	dir := kustomization(t, injector,
-		workload("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
-		workload("Deployment", "monitored", `sidecar-injector.io/inject: monitor`))
+		workloadYAML("Deployment", "tomcat", `sidecar-injector.io/inject: "true"`),
+		workloadYAML("Deployment", "monitored", `sidecar-injector.io/inject: monitor`))
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionLegacy // the CLI's default
 	opts.PluginConfig = types.EnabledPluginConfig(types.BploUseStaticallyLinked)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
-	"github.com/sidecar-injector/sidecar-injector/bench/fnload"
+	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 	"github.com/sidecar-injector/sidecar-injector/fn"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
@@ -22,7 +22,7 @@ import (
 const benchDeployments = 1000
 
 func BenchmarkFunction(b *testing.B) {
-	in := fnload.ResourceList(benchDeployments)
+	in := workload.ResourceList(benchDeployments)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		if code := fn.Run(bytes.NewReader(in), io.Discard, io.Discard); code != 0 {
@@ -32,7 +32,7 @@ func BenchmarkFunction(b *testing.B) {
 }
 
 func BenchmarkFloor(b *testing.B) {
-	in := fnload.ResourceList(benchDeployments)
+	in := workload.ResourceList(benchDeployments)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		rw := &kio.ByteReadWriter{Reader: bytes.NewReader(in), Writer: io.Discard, KeepReaderAnnotations: true}
@@ -51,7 +51,7 @@ func BenchmarkFloor(b *testing.B) {
 // RNode and back as text (the SDK exposes no node), as the catalog's
 // starlark function does.
 func BenchmarkSDKBridge(b *testing.B) {
-	in := fnload.ResourceList(benchDeployments)
+	in := workload.ResourceList(benchDeployments)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		rl, err := kptfn.ParseResourceList(in)
@@ -91,7 +91,7 @@ func BenchmarkSDKBridge(b *testing.B) {
 // BenchmarkFrameworkIO is kyaml's fn/framework I/O (framework.Execute's
 // steps): kio.ByteReadWriter, results marshalled then parsed back.
 func BenchmarkFrameworkIO(b *testing.B) {
-	in := fnload.ResourceList(benchDeployments)
+	in := workload.ResourceList(benchDeployments)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		rw := &kio.ByteReadWriter{Reader: bytes.NewReader(in), Writer: io.Discard, KeepReaderAnnotations: true}
@@ -129,7 +129,7 @@ func BenchmarkFrameworkIO(b *testing.B) {
 
 // BenchmarkStartup is the smallest run: an empty ResourceList with a config.
 func BenchmarkStartup(b *testing.B) {
-	in := fnload.ResourceList(0)
+	in := workload.ResourceList(0)
 	for b.Loop() {
 		if code := fn.Run(bytes.NewReader(in), io.Discard, io.Discard); code != 0 {
 			b.Fatalf("exit code %d", code)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/bench/fnload"
+	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 	"github.com/sidecar-injector/sidecar-injector/fn"
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"sigs.k8s.io/kustomize/kyaml/kio"
@@ -84,7 +84,7 @@ func TestNonResourceItems(t *testing.T) {
 // The writer must give what kio.ByteWriter gives for the same list, byte
 // for byte: it only encodes item by item to go faster.
 func TestWriteMatchesKyaml(t *testing.T) {
-	inputs := map[string][]byte{"tricky": []byte(tricky), "load": fnload.ResourceList(20)}
+	inputs := map[string][]byte{"tricky": []byte(tricky), "load": workload.ResourceList(20)}
 	for _, c := range golden.Cases(t) {
 		if in, ok := caseResourceList(t, c); ok {
 			inputs["case "+c.Name] = in

@@ -2,11 +2,11 @@
 # The KRM function's whole-process benchmark (run by `make bench`, figures
 # in docs/BENCHMARKS.md):
 #   - a ResourceList of N Deployments (10,000; all opted in, ~40 lines each;
-#     bench/fnload): the function against its floor, bench/fnfloor, a kyaml
+#     bench/workload): the function against its floor, bench/fnfloor, a kyaml
 #     ResourceList read and written back unchanged. Target: within 1.3x.
 #   - an empty ResourceList: start-up, which kustomize pays on every build.
 #     Target: under 20 ms. Then what package init() costs (inittrace).
-# Runs are interleaved round by round (bench/fncompare) and medians taken.
+# Runs are interleaved round by round (bench/compare) and medians taken.
 # BENCH_QUICK=1: 1,000 Deployments, fewer rounds (a smoke test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +18,11 @@ startup_rounds=31
 if [ -n "${BENCH_QUICK:-}" ]; then n=1000 rounds=3 startup_rounds=9; fi
 
 # Built as the Makefile and the Dockerfile build the product.
-for prog in ./cmd/sidecar-injector ./bench/fnfloor ./bench/fngen ./bench/fncompare; do
+for prog in ./cmd/sidecar-injector ./bench/fnfloor ./bench/gen ./bench/compare; do
   CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/$(basename "$prog")" "$prog"
 done
-"$out/fngen" -n "$n" > "$out/list.yaml"
-"$out/fngen" -n 0 > "$out/empty.yaml"
+"$out/gen" -n "$n" > "$out/list.yaml"
+"$out/gen" -n 0 > "$out/empty.yaml"
 
 # The function must actually inject every Deployment: a benchmark of a
 # no-op would prove nothing.
@@ -34,9 +34,9 @@ fi
 
 echo "ResourceList of $n Deployments ($(du -k "$out/list.yaml" | cut -f1) KiB), $rounds interleaved rounds; empty ResourceList, $startup_rounds rounds:"
 echo
-"$out/fncompare" -header -rounds "$rounds" -input "$out/list.yaml" -label "$n Deployments" \
+"$out/compare" -header -rounds "$rounds" -input "$out/list.yaml" -label "$n Deployments" \
   floor="$out/fnfloor" function="$out/sidecar-injector"
-"$out/fncompare" -rounds "$startup_rounds" -input "$out/empty.yaml" -label "empty" \
+"$out/compare" -rounds "$startup_rounds" -input "$out/empty.yaml" -label "empty" \
   floor="$out/fnfloor" function="$out/sidecar-injector"
 
 echo

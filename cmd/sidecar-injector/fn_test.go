@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/bench/fnload"
+	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 )
 
 // kustomize and kpt start the binary with no arguments: the function is
@@ -14,7 +14,7 @@ func TestFnCommand(t *testing.T) {
 	if defaultCommand == nil {
 		t.Fatal("no default command: kustomize and kpt could not run the binary")
 	}
-	in := fnload.ResourceList(2)
+	in := workload.ResourceList(2)
 	var implicit, explicit, stderr bytes.Buffer
 	if code := defaultCommand(nil, bytes.NewReader(in), &implicit, &stderr); code != 0 {
 		t.Fatalf("default command: exit code %d: %s", code, stderr.String())

@@ -1,9 +1,9 @@
-// Command fncompare runs whole processes on the same stdin, interleaved
+// Command compare runs whole processes on the same stdin, interleaved
 // round by round so that a noisy machine slows them alike, and prints the
 // median wall time, CPU time (user+sys) and peak RSS of each as a markdown
-// row, with its wall-time ratio to the first (the floor).
+// row, with its wall-time and RSS ratios to the first (the floor).
 //
-//	fncompare -rounds 7 -input in.yaml -label 10k floor=/path/fnfloor fn=/path/sidecar-injector
+//	compare -rounds 7 -input in.yaml -label 10k floor=/path/fnfloor fn=/path/sidecar-injector
 package main
 
 import (
@@ -30,7 +30,7 @@ func main() {
 	header := flag.Bool("header", false, "print the table header first")
 	flag.Parse()
 	if *input == "" || flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: fncompare -input FILE [-rounds N] [-label L] name=command...")
+		fmt.Fprintln(os.Stderr, "usage: compare -input FILE [-rounds N] [-label L] name=command...")
 		os.Exit(2)
 	}
 	stdin, err := os.ReadFile(*input)
@@ -56,16 +56,17 @@ func main() {
 		}
 	}
 	if *header {
-		fmt.Println("| input | program | wall (median) | CPU user+sys (median) | peak RSS (median) | wall / floor |")
-		fmt.Println("|---|---|---:|---:|---:|---:|")
+		fmt.Println("| input | program | wall (median) | CPU user+sys (median) | peak RSS (median) | wall / floor | RSS / floor |")
+		fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	}
 	floor := median(samples[0], func(s sample) float64 { return float64(s.wall) })
+	floorRSS := median(samples[0], func(s sample) float64 { return float64(s.rssKB) })
 	for i, name := range names {
 		wall := median(samples[i], func(s sample) float64 { return float64(s.wall) })
 		cpu := median(samples[i], func(s sample) float64 { return float64(s.cpu) })
 		rss := median(samples[i], func(s sample) float64 { return float64(s.rssKB) })
-		fmt.Printf("| %s | %s | %s | %s | %.0f MiB | %.2f |\n", *label, name,
-			round(time.Duration(wall)), round(time.Duration(cpu)), rss/1024, wall/floor)
+		fmt.Printf("| %s | %s | %s | %s | %.0f MiB | %.2f | %.2f |\n", *label, name,
+			round(time.Duration(wall)), round(time.Duration(cpu)), rss/1024, wall/floor, rss/floorRSS)
 	}
 }
 
@@ -108,6 +109,6 @@ func round(d time.Duration) string {
 }
 
 func fail(err error) {
-	fmt.Fprintln(os.Stderr, "fncompare:", err)
+	fmt.Fprintln(os.Stderr, "compare:", err)
 	os.Exit(1)
 }

@@ -1,12 +1,13 @@
-// Package fnload makes the KRM function's benchmark input: a ResourceList
-// of realistic Deployments that all ask for the seeds' nginx sidecar. The Go
-// benchmarks in fn/ and hack/bench-fn.sh (through bench/fngen) share it, so
-// both measure the same thing.
-package fnload
+// Package workload makes the benchmarks' input: realistic Deployments that
+// all ask for the seeds' nginx sidecar, as a ResourceList (the KRM function)
+// or as a plain YAML stream (the CLI). The Go benchmarks and
+// hack/bench-*.sh (through bench/gen) share it, so all measure the same thing.
+package workload
 
 import (
 	"bytes"
 	"fmt"
+	"strings"
 )
 
 // Config is the functionConfig: the seeds' nginx reverse proxy as a
@@ -34,8 +35,8 @@ spec:
         name: nginx-configmap
 `
 
-// deployment is a 40-line Deployment as kpt hands it to a function: with
-// the file annotations, opted in on its pod template.
+// deployment is a 40-line Deployment as an item of a list, opted in on its
+// pod template; %[3]s holds extra metadata lines.
 const deployment = `- apiVersion: apps/v1
   kind: Deployment
   metadata:
@@ -44,10 +45,7 @@ const deployment = `- apiVersion: apps/v1
     labels:
       app: app-%05[1]d
       team: team-%[2]d
-    annotations:
-      internal.config.kubernetes.io/path: 'apps/app-%05[1]d.yaml'
-      internal.config.kubernetes.io/index: '0'
-  spec:
+%[3]s  spec:
     replicas: 2
     selector:
       matchLabels:
@@ -86,13 +84,36 @@ func ResourceList(n int) []byte {
 	b.Grow(n * 1300)
 	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, deployment, i, i%10)
+		fmt.Fprintf(&b, deployment, i, i%10, fmt.Sprintf(fileAnnotations, i))
 	}
 	b.WriteString("functionConfig:\n")
 	for _, line := range bytes.SplitAfter([]byte(Config), []byte("\n")) {
 		if len(line) > 0 {
 			b.WriteString("  ")
 			b.Write(line)
+		}
+	}
+	return b.Bytes()
+}
+
+// fileAnnotations are what kpt adds to the items it hands to a function.
+const fileAnnotations = `    annotations:
+      internal.config.kubernetes.io/path: 'apps/app-%05[1]d.yaml'
+      internal.config.kubernetes.io/index: '0'
+`
+
+// Stream returns n Deployments as a multi-document YAML stream, as the CLI
+// and kustomize read them.
+func Stream(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n * 1200)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		item := fmt.Sprintf(deployment, i, i%10, "")
+		for _, line := range strings.SplitAfter(item, "\n") {
+			b.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "- "), "  "))
 		}
 	}
 	return b.Bytes()
