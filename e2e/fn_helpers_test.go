@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,26 +83,6 @@ func pathEnv(dirs ...string) []string {
 		}
 	}
 	return env
-}
-
-// runEnv is run with an environment.
-func runEnv(t testing.TB, dir string, env []string, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir, cmd.Env = dir, env
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); ok {
-		return out.Bytes(), errb.Bytes(), exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return out.Bytes(), errb.Bytes(), 0
 }
 
 // must fails the test unless the command exited 0, and returns its

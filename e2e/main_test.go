@@ -55,8 +55,14 @@ func tool(t testing.TB, name string) string {
 // run runs a command and returns its stdout, stderr and exit code.
 func run(t testing.TB, dir string, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
+	return runEnv(t, dir, nil, stdin, name, args...)
+}
+
+// runEnv is run with an environment (nil: this process's).
+func runEnv(t testing.TB, dir string, env []string, stdin []byte, name string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, env
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
