@@ -198,6 +198,15 @@ func parseConfig(rn *yaml.RNode, source string, lines bool) (*Config, error) {
 	if obj.Kind != yaml.MappingNode {
 		return nil, &ConfigError{Source: source, Msg: "expected a map, got " + describe(obj)}
 	}
+	if hasAliases(obj) {
+		// Items are copied into workloads: their aliases must be expanded,
+		// in a private tree (expanding in place would change the caller's).
+		expanded, err := expandAliases(obj)
+		if err != nil {
+			return nil, &ConfigError{Source: source, Msg: err.Error()}
+		}
+		obj, lines = expanded, false // positions of the re-parsed text
+	}
 	p := &configParser{source: source, cfg: &Config{Source: source}, root: obj, lines: lines}
 	kind := scalarString(mapGet(obj, "kind"))
 	switch {
@@ -356,10 +365,18 @@ func (p *configParser) parseConfigMap(obj *yaml.Node) {
 		return
 	}
 	p.inner = inner.Content[0]
+	if hasAliases(p.inner) {
+		expanded, err := expandAliases(p.inner)
+		if err != nil {
+			p.errorf(field, "%v", err)
+			return
+		}
+		p.inner, p.innerLine = expanded, 0
+	}
 	if v := mapGet(dataNode, TutorialConfigKey); v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		p.innerLine = v.Line
 	}
-	p.parseTutorialSet(field, inner.Content[0])
+	p.parseTutorialSet(field, p.inner)
 }
 
 func (p *configParser) parseTutorial(obj *yaml.Node) {
@@ -552,4 +569,24 @@ func (p *configParser) defaultAndValidate() {
 	if c.Policy == PolicyEnabled && len(c.DefaultSets()) == 0 && len(c.Sets) > 0 {
 		p.errorf(specField("policy"), "policy %q injects the default sets, but no set has default: true", PolicyEnabled)
 	}
+}
+
+// expandAliases returns a copy of n with YAML aliases and merge keys
+// expanded, refusing an alias bomb before expanding anything.
+func expandAliases(n *yaml.Node) (*yaml.Node, error) {
+	if expandedSize(n, maxExpandedNodes) > maxExpandedNodes {
+		return nil, fmt.Errorf("YAML aliases expand to more than %d nodes; refusing to expand (alias bomb?)", maxExpandedNodes)
+	}
+	text, err := yaml.String(n)
+	if err != nil {
+		return nil, err
+	}
+	rn, err := yaml.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := rn.DeAnchor(); err != nil {
+		return nil, fmt.Errorf("cannot expand YAML aliases: %v", err)
+	}
+	return rn.YNode(), nil
 }

@@ -278,8 +278,12 @@ func (in *Injector) requested(t *template, meta *yaml.Node, r *Result) ([]*Sidec
 		return nil, NotRequested, fmt.Sprintf("not requested (policy %s; annotate %s: \"true\" or set names)", PolicyOptIn, key), nil
 	}
 	res := r.Resource
-	if node.Kind != yaml.ScalarNode || isNull(node) {
-		return nil, "", "", &ResourceError{Resource: res, Field: field, Msg: "expected a string, got " + describe(node)}
+	if node.Kind != yaml.ScalarNode || node.ShortTag() != tagStr {
+		msg := "expected a string, got " + describe(node)
+		if node.Kind == yaml.ScalarNode && !isNull(node) {
+			msg += fmt.Sprintf(` (quote it: "%s"; the API server takes only strings)`, node.Value)
+		}
+		return nil, "", "", &ResourceError{Resource: res, Field: field, Msg: msg}
 	}
 	return in.Config.parseRequest(node.Value, field, res)
 }

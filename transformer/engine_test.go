@@ -254,3 +254,100 @@ spec:
 	// injected   Deployment nginx-deployment: agent
 	// sidecar-injector: 1 injected
 }
+
+// TestConfigAliasesExpanded: anchors and merge keys in a config are expanded
+// in the injected items (an alias left behind would be invalid YAML), and
+// the caller's tree keeps its anchors.
+func TestConfigAliasesExpanded(t *testing.T) {
+	for name, config := range map[string]string{
+		"SidecarInjector": `apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata: {name: x}
+spec:
+  sidecars:
+  - name: a
+    default: true
+    containers:
+    - &common
+      name: a
+      image: a:1
+      imagePullPolicy: IfNotPresent
+      env: &envs
+      - {name: MODE, value: prod}
+    - <<: *common
+      name: b
+      env: []
+    env: *envs
+`,
+		"ConfigMap": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data:
+  sidecarconfig.yaml: |
+    containers:
+    - name: a
+      image: a:1
+      env: &envs [{name: MODE, value: prod}]
+    env: *envs
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := yaml.MustParse(config)
+			before := src.MustString()
+			cfg, err := ParseConfig(src, "c.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.MustString() != before {
+				t.Error("parsing changed the caller's config tree")
+			}
+			pod := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {sidecar-injector.io/inject: 'true'}\nspec:\n  containers: [{name: app, image: app}]\n")
+			if _, err := (&Injector{Config: cfg}).Apply(pod, ""); err != nil {
+				t.Fatal(err)
+			}
+			out := pod.MustString()
+			if strings.ContainsAny(out, "*&") || strings.Contains(out, "<<") {
+				t.Fatalf("aliases left in the output:\n%s", out)
+			}
+			want := map[string]int{"SidecarInjector": 2, "ConfigMap": 2}[name]
+			if _, err := yaml.Parse(out); err != nil || strings.Count(out, "name: MODE") != want {
+				t.Fatalf("bad output (%v):\n%s", err, out)
+			}
+			if name == "SidecarInjector" && strings.Count(out, "imagePullPolicy: IfNotPresent") != 2 {
+				t.Errorf("merge key not expanded:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestInjectAnnotationMustBeAString: `inject: true` unquoted is a boolean,
+// which the API server would refuse in metadata.annotations.
+func TestInjectAnnotationMustBeAString(t *testing.T) {
+	cfg, _ := LoadConfig([]byte("containers: [{name: s, image: s}]\n"), "c.yaml")
+	pod := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {sidecar-injector.io/inject: true}\nspec:\n  containers: [{name: app, image: app}]\n")
+	_, err := (&Injector{Config: cfg}).Apply(pod, "")
+	if err == nil || !strings.Contains(err.Error(), `expected a string, got a boolean (quote it: "true"`) {
+		t.Errorf("error = %v", err)
+	}
+}
+
+// TestExistingSidecarWithDefaults: a pod that already has the config's
+// sidecar, as the API server returns it (defaults added, keys reordered),
+// keeps it as its own instead of conflicting.
+func TestExistingSidecarWithDefaults(t *testing.T) {
+	cfg, _ := LoadConfig([]byte("containers: [{name: s, image: 's:1', ports: [{containerPort: 80}]}]\nvolumes: [{name: v, configMap: {name: c}}]\n"), "c.yaml")
+	pod := yaml.MustParse(`{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"sidecar-injector.io/inject": "true"}},
+  "spec": {"containers": [{"name": "app", "image": "app"},
+    {"image": "s:1", "name": "s", "ports": [{"containerPort": 80, "protocol": "TCP"}], "terminationMessagePath": "/dev/termination-log"}],
+   "volumes": [{"name": "v", "configMap": {"name": "c", "defaultMode": 420}}]}}`)
+	r, err := (&Injector{Config: cfg}).Apply(pod, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Kept, ", "); got != "container s" {
+		t.Errorf("kept %q, want the container; volume v is covered silently", got)
+	}
+	if out := pod.MustString(); strings.Count(out, `"name": "s"`) != 1 || !strings.Contains(out, `{"sets":["default"],"digest":"sha256:38eeaa0ff38130c8"}`) {
+		t.Errorf("the pod's own sidecar was not kept as it is:\n%s", out)
+	}
+}

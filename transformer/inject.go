@@ -173,7 +173,7 @@ func (j *injection) resolveContainer(list string, c *yaml.Node) bool {
 			if itemName(existing) != name {
 				continue
 			}
-			if l == list && equalNodes(existing, c) {
+			if l == list && covers(existing, c) {
 				j.kept = append(j.kept, "container "+name)
 				return false
 			}
@@ -209,7 +209,7 @@ func (j *injection) namedItems(sets []*SidecarSet, list string, items func(*Side
 			}
 			seq := mapGet(j.spec, list)
 			if existing := findItem(seq, "name", name); existing != nil {
-				if list == "imagePullSecrets" || equalNodes(existing, it) {
+				if list == "imagePullSecrets" || covers(existing, it) {
 					continue
 				}
 				field := j.t.field(fmt.Sprintf("spec.%s[name=%s]", list, name))
@@ -270,7 +270,7 @@ func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key strin
 		}
 		seq = mapGet(c, list)
 		if existing := findItem(seq, key, k); existing != nil {
-			if equalNodes(existing, it) {
+			if covers(existing, it) {
 				continue
 			}
 			what := fmt.Sprintf("%s %q in container %q", singular(list), k, cname)

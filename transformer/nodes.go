@@ -143,6 +143,44 @@ func equalNodes(a, b *yaml.Node) bool {
 	return true
 }
 
+// covers reports whether have holds everything want says: the same
+// scalars, every key of want (have may hold more, as the API server's
+// defaults), lists of the same length item by item. It decides whether an
+// item a pod already has is the config's own, whatever its key order.
+func covers(have, want *yaml.Node) bool {
+	for have != nil && have.Kind == yaml.AliasNode {
+		have = have.Alias
+	}
+	for want != nil && want.Kind == yaml.AliasNode {
+		want = want.Alias
+	}
+	switch {
+	case want == nil || have == nil:
+		return want == have
+	case want.Kind != have.Kind:
+		return false
+	case want.Kind == yaml.ScalarNode:
+		return want.Value == have.Value && want.ShortTag() == have.ShortTag()
+	case want.Kind == yaml.SequenceNode:
+		if len(want.Content) != len(have.Content) {
+			return false
+		}
+		for i := range want.Content {
+			if !covers(have.Content[i], want.Content[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+1 < len(want.Content); i += 2 {
+		v := mapGet(have, want.Content[i].Value)
+		if (v == nil && !isNull(want.Content[i+1])) || (v != nil && !covers(v, want.Content[i+1])) {
+			return false
+		}
+	}
+	return true
+}
+
 // copyNode deep-copies a node tree, keeping comments and styles. The nodes
 // and their child lists come from two allocations: copying a pod template
 // is the engine's main cost.
