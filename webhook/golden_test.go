@@ -1,0 +1,266 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/manifest"
+	"github.com/sidecar-injector/sidecar-injector/transformer"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
+)
+
+// TestGoldenCases runs the shared golden cases through the webhook path, as
+// Istio runs its injection cases through both its CLI and its webhook: each
+// Pod of a case, and the pod template of each workload made into a Pod, is
+// sent as an AdmissionReview; the returned JSON Patch is applied the way the
+// API server applies it and the result is compared with expected.yaml.
+//
+// Where the webhook must differ from build time, the expectation follows the
+// webhook's design: a template that already carries a status annotation
+// (injected at build time) comes back unchanged. Workloads whose request sits
+// on the workload rather than on the template, and configs with a build-time
+// selector, have no webhook counterpart and are left out.
+func TestGoldenCases(t *testing.T) {
+	ran := 0
+	for _, c := range golden.Cases(t) {
+		if c.Options.Uninject {
+			continue
+		}
+		cfg, err := transformer.LoadConfig(c.Config, "config.yaml")
+		if err != nil {
+			continue // config error cases: the store test covers bad configs
+		}
+		if c.Options.AnnotationPrefix != "" {
+			if err := cfg.SetAnnotationPrefix(c.Options.AnnotationPrefix); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !selectorEmpty(cfg.Selector) {
+			continue
+		}
+		input, err := manifest.Parse(c.Input, "input.yaml")
+		if err != nil {
+			continue // not parseable as YAML: never reaches a webhook as JSON
+		}
+		expectedData, expErr := readCaseFile(c, "expected.yaml")
+		errorsData, _ := readCaseFile(c, "errors.txt")
+		var expected *manifest.Stream
+		if expErr == nil {
+			if expected, err = manifest.Parse(expectedData, "expected.yaml"); err != nil {
+				t.Fatalf("%s: expected.yaml: %v", c.Name, err)
+			}
+		}
+		h := testHandler(NewInjector(cfg))
+		for i, doc := range input.Docs {
+			if doc.Node == nil {
+				continue
+			}
+			if strings.Contains(c.Name, "alias-bomb") {
+				continue // JSON has no aliases
+			}
+			pod, prefix, ok := podOf(t, doc.Node, cfg)
+			if !ok {
+				continue
+			}
+			if prefix != "" && hasAnnotation(doc.Node.YNode(), cfg.InjectAnnotation()) {
+				continue // asked on the workload: no webhook counterpart
+			}
+			name := fmt.Sprintf("%s/%d", c.Name, i)
+			t.Run(name, func(t *testing.T) {
+				ran++
+				resp := admitPod(t, h, pod, false)
+				switch {
+				case expected != nil:
+					want := pod // a template injected at build time is kept
+					if !hasAnnotation(templateMeta(doc.Node.YNode(), prefix), cfg.StatusAnnotation()) {
+						want, _, _ = podOf(t, expected.Docs[i].Node, cfg)
+					}
+					if !resp.Allowed {
+						t.Fatalf("denied: %s", resp.Result.Message)
+					}
+					got := applyPatch(t, pod, resp.Patch)
+					if !jsonEqual(t, got, want) {
+						t.Errorf("webhook result differs from expected.yaml\n got: %s\nwant: %s\npatch: %s", got, want, resp.Patch)
+					}
+					if msg := patchtest.Wholesale(t, pod, resp.Patch); msg != "" {
+						t.Errorf("patch not minimal: %s\n%s", msg, resp.Patch)
+					}
+				default:
+					want := expectedError(string(errorsData), doc.Node, prefix)
+					if want == "" {
+						return // the case fails for another resource or at workload level
+					}
+					if resp.Allowed || resp.Result == nil || resp.Result.Code != 422 {
+						t.Fatalf("want a denial for %q, got %+v", want, resp)
+					}
+					got := strings.ReplaceAll(strings.TrimPrefix(resp.Result.Message, "Pod "+podID(t, pod)+": "), "\nPod "+podID(t, pod)+": ", "\n")
+					if got != want {
+						t.Errorf("denial\n got: %s\nwant: %s", got, want)
+					}
+				}
+			})
+		}
+	}
+	if ran < 20 {
+		t.Errorf("only %d golden pods ran through the webhook; the case filter is too strict", ran)
+	}
+}
+
+func readCaseFile(c *golden.Case, name string) ([]byte, error) {
+	return readFile(c.Path(name))
+}
+
+func selectorEmpty(s transformer.Selector) bool {
+	return len(s.Kinds)+len(s.Names)+len(s.Namespaces)+len(s.Labels) == 0
+}
+
+// templatePath returns where a kind keeps its pod template; nil for a Pod,
+// false for a kind that is not a workload.
+func templatePath(cfg *transformer.Config, apiVersion, kind string) ([]string, bool) {
+	switch kind {
+	case "Pod":
+		return nil, apiVersion == "v1"
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
+		return []string{"spec", "template"}, true
+	case "CronJob":
+		return []string{"spec", "jobTemplate", "spec", "template"}, true
+	}
+	for _, ck := range cfg.CustomKinds {
+		group, _, _ := strings.Cut(apiVersion, "/")
+		if ck.Kind == kind && ck.Group == group {
+			return strings.Split(ck.PodTemplatePath, "."), true
+		}
+	}
+	return nil, false
+}
+
+// podOf makes a Pod of a workload's template (a Pod stays as it is), as JSON,
+// and returns the template's field prefix ("" for a Pod).
+func podOf(t *testing.T, rn *yaml.RNode, cfg *transformer.Config) ([]byte, string, bool) {
+	t.Helper()
+	obj := rn.YNode()
+	path, ok := templatePath(cfg, str(obj, "apiVersion"), str(obj, "kind"))
+	if !ok {
+		return nil, "", false
+	}
+	if path == nil {
+		b, ok := toJSON(obj)
+		return b, "", ok
+	}
+	tmpl := obj
+	for _, p := range path {
+		if tmpl = get(tmpl, p); tmpl == nil || tmpl.Kind != yaml.MappingNode {
+			return nil, "", false
+		}
+	}
+	// A Pod of the template's metadata (with a name) and spec, keys in
+	// their order.
+	meta := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if m := get(tmpl, "metadata"); m != nil && m.Kind == yaml.MappingNode {
+		meta.Content = append(meta.Content, m.Content...)
+	}
+	scalar := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+	meta.Content = append([]*yaml.Node{scalar("name"), scalar(str(get(obj, "metadata"), "name") + "-pod")}, meta.Content...)
+	if ns := str(get(obj, "metadata"), "namespace"); ns != "" {
+		meta.Content = append(meta.Content, scalar("namespace"), scalar(ns))
+	}
+	pod := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+		scalar("apiVersion"), scalar("v1"), scalar("kind"), scalar("Pod"), scalar("metadata"), meta}}
+	if s := get(tmpl, "spec"); s != nil {
+		pod.Content = append(pod.Content, scalar("spec"), s)
+	}
+	b, ok := toJSON(pod)
+	return b, strings.Join(path, ".") + ".", ok
+}
+
+// toJSON converts YAML to JSON keeping key order, as the API server keeps
+// its own field order (kyaml's conversion sorts keys, and the engine's
+// equality of an existing item with the config's is order-sensitive).
+// Documents with duplicate keys, which no API server sends, are refused.
+func toJSON(n *yaml.Node) ([]byte, bool) {
+	if _, err := yaml.NewRNode(n).MarshalJSON(); err != nil {
+		return nil, false
+	}
+	b, err := nodejson.Append(nil, n)
+	return b, err == nil
+}
+
+func templateMeta(obj *yaml.Node, prefix string) *yaml.Node {
+	n := obj
+	for _, p := range strings.Split(strings.TrimSuffix(prefix, "."), ".") {
+		if p != "" {
+			n = get(n, p)
+		}
+	}
+	return n
+}
+
+func hasAnnotation(obj *yaml.Node, key string) bool {
+	return get(get(get(obj, "metadata"), "annotations"), key) != nil
+}
+
+func get(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func str(m *yaml.Node, key string) string {
+	if v := get(m, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}
+
+// expectedError finds the workload's error in errors.txt and rewrites it as
+// the webhook reports it for the pod: without the resource and with field
+// paths relative to the pod. "" when the error is not about the template.
+func expectedError(errorsTxt string, rn *yaml.RNode, prefix string) string {
+	meta := get(rn.YNode(), "metadata")
+	res := str(rn.YNode(), "kind") + " "
+	if ns := str(meta, "namespace"); ns != "" {
+		res += ns + "/"
+	}
+	res += str(meta, "name") + " ("
+	var out []string
+	for _, line := range strings.Split(errorsTxt, "\n") {
+		if !strings.HasPrefix(line, res) {
+			continue
+		}
+		rest := line[strings.Index(line, "): ")+3:]
+		if prefix != "" {
+			if !strings.HasPrefix(rest, prefix) {
+				continue // about the workload itself
+			}
+			rest = strings.ReplaceAll(rest, prefix, "")
+		}
+		out = append(out, rest)
+	}
+	return strings.Join(out, "\n")
+}
+
+// podID is how the engine names a pod in messages: "ns/name" or "name".
+func podID(t *testing.T, pod []byte) string {
+	var p struct {
+		Metadata struct{ Name, Namespace string }
+	}
+	if err := json.Unmarshal(pod, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Metadata.Namespace == "" {
+		return p.Metadata.Name
+	}
+	return p.Metadata.Namespace + "/" + p.Metadata.Name
+}

@@ -1,0 +1,513 @@
+// Package nodejson converts JSON text to and from kyaml *yaml.Node trees
+// directly. The webhook receives pods as JSON and the engine works on
+// yaml.Nodes; kyaml's own conversion goes through interface{} values and a
+// YAML encoder and costs several times more than this one-pass builder.
+// Scalars keep their JSON text, so untouched values compare equal before and
+// after the engine runs and never appear in a patch.
+package nodejson
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// MaxDepth bounds nesting, as encoding/json does: a body of ten million '['
+// must be an error, not a stack overflow.
+const MaxDepth = 10000
+
+// Tags of the nodes Decode builds.
+const (
+	TagStr   = "!!str"
+	TagInt   = "!!int"
+	TagFloat = "!!float"
+	TagBool  = "!!bool"
+	TagNull  = "!!null"
+	TagMap   = "!!map"
+	TagSeq   = "!!seq"
+)
+
+// SyntaxError is a JSON syntax error at a byte offset.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at offset %d: %s", e.Offset, e.Msg)
+}
+
+// Decode parses one JSON value into a node tree. Only whitespace may follow it.
+func Decode(data []byte) (*yaml.Node, error) {
+	var dec Decoder
+	return dec.Decode(data)
+}
+
+// A Decoder decodes documents into trees whose nodes come from slabs it
+// keeps: the next Decode reuses them, so a server decoding one document per
+// request allocates no nodes in the steady state. A tree must no longer be
+// used when its Decoder decodes again.
+type Decoder struct {
+	d decoder
+	// used is how many nodes and children the last tree took: the slabs
+	// are sized to it, so that one of each suffices next time.
+	usedNodes, usedChildren int
+}
+
+// Decode parses one JSON value into a node tree. Only whitespace may follow it.
+func (dec *Decoder) Decode(data []byte) (*yaml.Node, error) {
+	// One string for the whole input: keys and values without escapes are
+	// substrings of it, not allocations of their own.
+	d := &dec.d
+	d.data, d.src, d.build, d.pos = data, string(data), true, 0
+	if cap(d.nodes) < dec.usedNodes {
+		d.nodes = make([]yaml.Node, 0, dec.usedNodes)
+	}
+	if cap(d.children) < dec.usedChildren {
+		d.children = make([]*yaml.Node, 0, dec.usedChildren)
+	}
+	// Stale nodes past the lengths are overwritten whole as they are reused.
+	d.nodes, d.children, d.stack = d.nodes[:0], d.children[:0], d.stack[:0]
+	d.nodeCount, d.childCount = 0, 0
+	n, err := d.decode()
+	dec.usedNodes, dec.usedChildren = d.nodeCount, d.childCount
+	return n, err
+}
+
+func (d *decoder) decode() (*yaml.Node, error) {
+	d.skipSpace()
+	n, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return nil, d.errorf("unexpected %s after the value", d.describe())
+	}
+	return n, nil
+}
+
+type decoder struct {
+	data  []byte
+	src   string // data as a string, when building
+	build bool
+	pos   int
+	// nodes and children are slabs the tree's nodes and Content slices are
+	// cut from; stack holds the children of the containers being read.
+	nodes    []yaml.Node
+	children []*yaml.Node
+	stack    []*yaml.Node
+	// counts over all slabs of one tree
+	nodeCount, childCount int
+}
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *decoder) describe() string {
+	if d.pos >= len(d.data) {
+		return "end of input"
+	}
+	return strconv.QuoteRune(rune(d.data[d.pos]))
+}
+
+func (d *decoder) node(kind yaml.Kind, tag, value string) *yaml.Node {
+	if len(d.nodes) == cap(d.nodes) {
+		d.nodes = make([]yaml.Node, 0, slabSize(len(d.data)/9, 1024)) // a pod has about one node per 9 bytes
+	}
+	d.nodes = append(d.nodes, yaml.Node{Kind: kind, Tag: tag, Value: value})
+	d.nodeCount++
+	return &d.nodes[len(d.nodes)-1]
+}
+
+func slabSize(estimate, max int) int {
+	switch {
+	case estimate < 16:
+		return 16
+	case estimate > max:
+		return max
+	}
+	return estimate
+}
+
+// content moves the children a container pushed since mark into an exact
+// slice cut from the children slab.
+func (d *decoder) content(mark int) []*yaml.Node {
+	n := len(d.stack) - mark
+	if n == 0 {
+		return nil
+	}
+	if len(d.children)+n > cap(d.children) {
+		d.children = make([]*yaml.Node, 0, max(n, slabSize(len(d.data)/10, 4096)))
+	}
+	start := len(d.children)
+	d.children = append(d.children, d.stack[mark:]...)
+	d.childCount += n
+	clear(d.stack[mark:])
+	d.stack = d.stack[:mark]
+	return d.children[start : start+n : start+n]
+}
+
+func (d *decoder) skipSpace() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value(depth int) (*yaml.Node, error) {
+	if d.pos >= len(d.data) {
+		return nil, d.errorf("unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object(depth + 1)
+	case c == '[':
+		return d.array(depth + 1)
+	case c == '"':
+		s, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		return d.node(yaml.ScalarNode, TagStr, s), nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := d.pos
+		isFloat, err := d.number()
+		if err != nil {
+			return nil, err
+		}
+		tag := TagInt
+		if isFloat {
+			tag = TagFloat
+		}
+		return d.node(yaml.ScalarNode, tag, d.substr(start, d.pos)), nil
+	case d.literal("true"):
+		return d.node(yaml.ScalarNode, TagBool, "true"), nil
+	case d.literal("false"):
+		return d.node(yaml.ScalarNode, TagBool, "false"), nil
+	case d.literal("null"):
+		return d.node(yaml.ScalarNode, TagNull, "null"), nil
+	}
+	return nil, d.errorf("unexpected %s, expected a value", d.describe())
+}
+
+func (d *decoder) literal(word string) bool {
+	if len(d.data)-d.pos >= len(word) && string(d.data[d.pos:d.pos+len(word)]) == word {
+		d.pos += len(word)
+		return true
+	}
+	return false
+}
+
+func (d *decoder) object(depth int) (*yaml.Node, error) {
+	if depth > MaxDepth {
+		return nil, d.errorf("nested deeper than %d", MaxDepth)
+	}
+	n := d.node(yaml.MappingNode, TagMap, "")
+	d.pos++ // {
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		return n, nil
+	}
+	mark := len(d.stack)
+	for {
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return nil, d.errorf("unexpected %s, expected a string key", d.describe())
+		}
+		key, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, d.errorf("unexpected %s, expected ':'", d.describe())
+		}
+		d.pos++
+		d.skipSpace()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		d.stack = append(d.stack, d.node(yaml.ScalarNode, TagStr, key), v)
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an object")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case '}':
+			d.pos++
+			n.Content = d.content(mark)
+			return n, nil
+		default:
+			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.describe())
+		}
+	}
+}
+
+func (d *decoder) array(depth int) (*yaml.Node, error) {
+	if depth > MaxDepth {
+		return nil, d.errorf("nested deeper than %d", MaxDepth)
+	}
+	n := d.node(yaml.SequenceNode, TagSeq, "")
+	d.pos++ // [
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return n, nil
+	}
+	mark := len(d.stack)
+	for {
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		d.stack = append(d.stack, v)
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an array")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case ']':
+			d.pos++
+			n.Content = d.content(mark)
+			return n, nil
+		default:
+			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.describe())
+		}
+	}
+}
+
+// string reads a JSON string at d.pos. Invalid UTF-8 and lone surrogates
+// become U+FFFD, as encoding/json does.
+func (d *decoder) string() (string, error) {
+	start := d.pos + 1
+	// Fast path: no escapes, the usual case for Kubernetes objects.
+	i := scanPlainASCII(d.data, start)
+	if i < len(d.data) && d.data[i] >= utf8.RuneSelf {
+		i = scanPlain(d.data, i)
+	}
+	if i < len(d.data) && d.data[i] == '"' {
+		raw := d.data[start:i]
+		d.pos = i + 1
+		if !isASCII(raw) && !utf8.Valid(raw) {
+			return string([]rune(string(raw))), nil // replaces invalid bytes by U+FFFD
+		}
+		return d.substr(start, i), nil
+	}
+	if i < len(d.data) && d.data[i] < 0x20 {
+		d.pos = i
+		return "", d.errorf("control character %#02x in a string", d.data[i])
+	}
+	buf := make([]byte, 0, i-start+16)
+	buf = append(buf, d.data[start:i]...)
+	for i < len(d.data) {
+		c := d.data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			if !utf8.Valid(buf) {
+				return string([]rune(string(buf))), nil
+			}
+			return string(buf), nil
+		case c < 0x20:
+			d.pos = i
+			return "", d.errorf("control character %#02x in a string", c)
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(d.data) {
+			break
+		}
+		esc := d.data[i+1]
+		i += 2
+		switch esc {
+		case '"', '\\', '/':
+			buf = append(buf, esc)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := hex4(d.data, i)
+			if !ok {
+				d.pos = i
+				return "", d.errorf("bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(d.data, i+2); ok && i+1 < len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						i += 6
+						buf = utf8.AppendRune(buf, dec)
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			d.pos = i - 1
+			return "", d.errorf("bad escape \\%c", esc)
+		}
+	}
+	d.pos = len(d.data)
+	return "", d.errorf("unterminated string")
+}
+
+// substr returns data[i:j] as a string: a substring of src when building a
+// tree, a copy otherwise (scanning keeps no strings but a few keys).
+func (d *decoder) substr(i, j int) string {
+	if d.build {
+		return d.src[i:j]
+	}
+	return string(d.data[i:j])
+}
+
+// scanPlain returns the index of the first '"', '\\' or control character
+// at or after i, or len(data). It tests eight bytes at a time (SWAR): the
+// lowest flagged byte of a word is a true match (the borrows of the zero-byte
+// test only flag bytes above a true one).
+func scanPlain(data []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		q := w ^ (ones * '"')
+		b := w ^ (ones * '\\')
+		special := (((q - ones) &^ q) | ((b - ones) &^ b) | (w - ones*0x20)) &^ w & highs
+		if special != 0 {
+			return i + bits.TrailingZeros64(special)/8
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}
+
+// scanPlainASCII is scanPlain that also stops at bytes >= 0x80, so that an
+// ASCII string, the usual case, needs no UTF-8 check.
+func scanPlainASCII(data []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		q := w ^ (ones * '"')
+		b := w ^ (ones * '\\')
+		special := ((((q-ones)&^q)|((b-ones)&^b)|(w-ones*0x20))&^w | w) & highs
+		if special != 0 {
+			return i + bits.TrailingZeros64(special)/8
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func hex4(data []byte, i int) (rune, bool) {
+	if i+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads a JSON number and reports whether it has a fraction or exponent.
+func (d *decoder) number() (isFloat bool, err error) {
+	data, i := d.data, d.pos
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i] >= '1' && data[i] <= '9':
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+	default:
+		d.pos = i
+		return false, d.errorf("bad number")
+	}
+	if i < len(data) && data[i] == '.' {
+		isFloat = true
+		i++
+		if i >= len(data) || data[i] < '0' || data[i] > '9' {
+			d.pos = i
+			return false, d.errorf("bad number: no digit after '.'")
+		}
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		isFloat = true
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if i >= len(data) || data[i] < '0' || data[i] > '9' {
+			d.pos = i
+			return false, d.errorf("bad number: no digit in the exponent")
+		}
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+	}
+	d.pos = i
+	return isFloat, nil
+}
+
+// ErrNotObject is returned by Members for a value that is not an object.
+var ErrNotObject = errors.New("not a JSON object")
