@@ -8,6 +8,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -28,7 +29,7 @@ var errNoInput = errors.New("no input: expected a ResourceList on stdin")
 // themselves, with no reader annotations added: what comes in goes out.
 func ReadResourceList(data []byte) (*ResourceList, error) {
 	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("reading the ResourceList: line %d: not valid UTF-8 text", invalidUTF8Line(data))
+		return nil, fmt.Errorf("reading the ResourceList: line %d: not valid UTF-8 text", manifest.InvalidUTF8Line(data))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -95,22 +96,6 @@ func ReadResourceList(data []byte) (*ResourceList, error) {
 		rl.APIVersion = kio.ResourceListAPIVersion
 	}
 	return rl, nil
-}
-
-// invalidUTF8Line returns the line of the first byte that is not UTF-8.
-func invalidUTF8Line(data []byte) int {
-	line := 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size == 1 {
-			return line
-		}
-		if r == '\n' {
-			line++
-		}
-		data = data[size:]
-	}
-	return line
 }
 
 func isNullNode(n *yaml.Node) bool {

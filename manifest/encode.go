@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sync/atomic"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -75,7 +76,7 @@ func parsesTo(text []byte, want *yaml.Node) bool {
 	if err := yaml.Unmarshal(text, &got); err != nil {
 		return false
 	}
-	return equalTrees(&got, want)
+	return yamltree.Equal(&got, want)
 }
 
 // EncodeNode encodes a node with the given style.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sort"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -97,7 +98,7 @@ func (s *splicer) changed(t, w *yaml.Node) bool {
 	case t == w:
 		return false
 	}
-	return !equalTrees(t, w)
+	return !yamltree.Equal(t, w)
 }
 
 func isBlock(n *yaml.Node, kind yaml.Kind) bool {
@@ -387,32 +388,4 @@ func (s *splicer) apply() []byte {
 		return bytes.TrimRight(out.Bytes(), "\r\n")
 	}
 	return out.Bytes()
-}
-
-// equalTrees compares by meaning, ignoring comments and positions.
-func equalTrees(a, b *yaml.Node) bool {
-	if a == b {
-		return true
-	}
-	for a != nil && a.Kind == yaml.AliasNode {
-		a = a.Alias
-	}
-	for b != nil && b.Kind == yaml.AliasNode {
-		b = b.Alias
-	}
-	if a == nil || b == nil {
-		return a == b
-	}
-	if a.Kind != b.Kind || len(a.Content) != len(b.Content) {
-		return false
-	}
-	if a.Kind == yaml.ScalarNode && (a.Value != b.Value || a.ShortTag() != b.ShortTag()) {
-		return false
-	}
-	for i := range a.Content {
-		if !equalTrees(a.Content[i], b.Content[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -57,7 +57,7 @@ func Parse(data []byte, path string) (*Stream, error) {
 		s.bom, data = utf8BOM, data[len(utf8BOM):]
 	}
 	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%s:%d: not valid UTF-8 text", path, invalidUTF8Line(data))
+		return nil, fmt.Errorf("%s:%d: not valid UTF-8 text", path, InvalidUTF8Line(data))
 	}
 	for _, d := range split(data) {
 		node, err := parseDoc(d)
@@ -142,7 +142,9 @@ func parseDoc(d *Document) (*yaml.RNode, error) {
 	return yaml.NewRNode(&node), nil
 }
 
-func invalidUTF8Line(data []byte) int {
+// InvalidUTF8Line returns the line (from 1) of the first byte of data that
+// is not UTF-8.
+func InvalidUTF8Line(data []byte) int {
 	line := 1
 	for i := 0; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -172,7 +173,7 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 		r.Removed = without(status.Sets, r.Sets)
 	}
 	switch {
-	case equalNodes(wt.node, t.node):
+	case yamltree.Equal(wt.node, t.node):
 		r.Action = Unchanged
 		return r, nil, nil
 	case status == nil:

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
 )
 
@@ -82,7 +83,7 @@ func sameStreams(a, b []byte) bool {
 	}
 	for i := range sa.Docs {
 		na, nb := sa.Docs[i].Node, sb.Docs[i].Node
-		if (na == nil) != (nb == nil) || (na != nil && !equalNodes(na.Document(), nb.Document())) {
+		if (na == nil) != (nb == nil) || (na != nil && !yamltree.Equal(na.Document(), nb.Document())) {
 			return false
 		}
 	}

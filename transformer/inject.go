@@ -20,6 +20,7 @@ type injection struct {
 	st       *Status
 	ours     map[string]bool // every container name the sets define
 	added    map[string]bool // items added in this run, by list and key
+	created  map[string]bool // collections made (or remade from empty) in this run, by keep path
 	removals []removal       // items replaced (onConflict: replace), removed at the end
 	kept     []string
 	errs     Errors
@@ -36,7 +37,7 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[string]bool{},
+	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[string]bool{}, created: map[string]bool{},
 		st: &Status{Sets: setNames(sets), Digest: Digest(sets)}}
 	for _, s := range sets {
 		for _, c := range slices.Concat(s.Containers, s.InitContainers) {
@@ -356,7 +357,7 @@ func (j *injection) mapping(parent *yaml.Node, key, keepPath string) *yaml.Node 
 
 func (j *injection) collection(parent *yaml.Node, key, keepPath string, kind yaml.Kind) *yaml.Node {
 	v := mapGet(parent, key)
-	if v != nil && v.Kind == kind && (len(v.Content) > 0 || j.added["keep/"+keepPath]) {
+	if v != nil && v.Kind == kind && (len(v.Content) > 0 || j.created[keepPath]) {
 		return v
 	}
 	n := newSeq()
@@ -374,7 +375,7 @@ func (j *injection) collection(parent *yaml.Node, key, keepPath string, kind yam
 	} else {
 		parent.Content = append(parent.Content, newStr(key), n)
 	}
-	j.added["keep/"+keepPath] = true
+	j.created[keepPath] = true
 	return n
 }
 

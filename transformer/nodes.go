@@ -114,35 +114,6 @@ func scalarString(n *yaml.Node) string {
 // itemName returns the "name" field of a list item, or "".
 func itemName(n *yaml.Node) string { return scalarString(mapGet(n, "name")) }
 
-// equalNodes compares two trees by meaning, ignoring comments, styles and
-// positions. Key order counts: it decides the bytes we write.
-func equalNodes(a, b *yaml.Node) bool {
-	for a != nil && a.Kind == yaml.AliasNode {
-		a = a.Alias
-	}
-	for b != nil && b.Kind == yaml.AliasNode {
-		b = b.Alias
-	}
-	if a == nil || b == nil {
-		return a == b
-	}
-	if a.Kind != b.Kind {
-		return false
-	}
-	if a.Kind == yaml.ScalarNode {
-		return a.Value == b.Value && a.ShortTag() == b.ShortTag()
-	}
-	if len(a.Content) != len(b.Content) {
-		return false
-	}
-	for i := range a.Content {
-		if !equalNodes(a.Content[i], b.Content[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // covers reports whether have holds everything want says: the same
 // scalars, every key of want (have may hold more, as the API server's
 // defaults), lists of the same length item by item. It decides whether an

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -116,7 +117,7 @@ func (p *configParser) validateNamed(setField, list, key string, items []*yaml.N
 			continue
 		}
 		seen[k] = true
-		if prev, ok := shared[list][k]; ok && !equalNodes(prev.node, it) {
+		if prev, ok := shared[list][k]; ok && !yamltree.Equal(prev.node, it) {
 			p.errorf(field, "%s %q differs from the one at %s; sets may share an item only if it is identical", key, k, prev.field)
 		} else if !ok {
 			shared[list][k] = sharedItem{it, field}
