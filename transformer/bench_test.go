@@ -62,7 +62,7 @@ func BenchmarkStream(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := runStream(cfg, data, false); err != nil {
+		if _, _, _, err := runStream(cfg, data, "bench.yaml", false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -215,7 +215,7 @@ func skip(r Result, reason SkipReason, detail string) Result {
 // edit inside an anchored node would also change every alias of it.
 func workCopy(obj *yaml.Node, t *template, wk *workloadKind) (work, target *yaml.Node, wt *template, err error) {
 	if !hasAliases(obj) {
-		work = copyNode(t.node)
+		work = editableCopy(t.node)
 		return work, t.node, &template{res: t.res, prefix: t.prefix, node: work}, nil
 	}
 	if expandedSize(obj, maxExpandedNodes) > maxExpandedNodes {

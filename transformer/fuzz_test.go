@@ -2,6 +2,7 @@ package transformer
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // fuzzConfig exercises most of the engine: several sets, native sidecars,
@@ -46,32 +48,50 @@ spec:
     labels: {logging: "on"}
 `
 
-// runStream runs the engine over a stream the way the CLI does.
-func runStream(cfg *Config, data []byte, uninject bool) ([]byte, *manifest.Stream, error) {
-	s, err := manifest.Parse(data, "fuzz.yaml")
+// runStream runs the engine over a stream the way the CLI does, checking
+// on the way that every change it reports can be undone.
+func runStream(cfg *Config, data []byte, path string, uninject bool) ([]byte, *manifest.Stream, []Result, error) {
+	s, err := manifest.Parse(data, path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	in := &Injector{Config: cfg, Uninject: uninject}
 	var errs Errors
+	var results []Result
 	for _, d := range s.Docs {
 		if d.Node == nil {
 			continue
 		}
-		r, err := in.Apply(d.Node, "fuzz.yaml")
+		pristine := copyNode(d.Node.Document())
+		r, err := in.Apply(d.Node, fmt.Sprintf("%s:%d", path, d.Line))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if r.Change != nil {
+			if !changeUndoes(d.Node.Document(), r.Change, pristine) {
+				return nil, nil, nil, fmt.Errorf("%s: the engine edited the original it reports in Change", r.Resource)
+			}
 			d.Rewrote(r.Change.Node, r.Change.Original)
 		}
+		results = append(results, r)
 	}
 	if err := errs.ErrOrNil(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	out, err := s.Bytes()
-	return out, s, err
+	return out, s, results, err
+}
+
+// changeUndoes reports whether putting a change's original content back
+// gives the document as it was: the engine must never edit the nodes it
+// shares with the original (writers and the webhook diff against them).
+func changeUndoes(doc *yaml.Node, c *Change, pristine *yaml.Node) bool {
+	edited := *c.Node
+	*c.Node = *c.Original
+	same := yamltree.Equal(doc, pristine)
+	*c.Node = edited
+	return same
 }
 
 // sameStreams compares two streams document by document, by meaning.
@@ -113,14 +133,14 @@ func FuzzInject(f *testing.F) {
 		if len(data) > 64<<10 {
 			return
 		}
-		out, s, err := runStream(cfg, data, false)
+		out, s, _, err := runStream(cfg, data, "fuzz.yaml", false)
 		if n := manifest.SpliceMismatches(); n > 0 {
 			t.Fatalf("the writer's splice did not parse back to the edited tree (%d times)", n)
 		}
 		if err != nil {
 			return // bad input: an error is the right answer, a panic is not
 		}
-		again, _, err := runStream(cfg, out, false)
+		again, _, _, err := runStream(cfg, out, "fuzz.yaml", false)
 		if err != nil {
 			t.Fatalf("second run failed on the first run's output: %v\noutput:\n%s", err, out)
 		}
@@ -130,7 +150,7 @@ func FuzzInject(f *testing.F) {
 		if bytes.Contains(data, []byte("/status")) || bytes.Contains(data, []byte("&")) || bytes.Contains(data, []byte("*")) {
 			return // prior injection or aliases: uninject cannot restore those
 		}
-		back, s2, err := runStream(cfg, out, true)
+		back, s2, _, err := runStream(cfg, out, "fuzz.yaml", true)
 		if err != nil {
 			t.Fatalf("uninject failed: %v", err)
 		}

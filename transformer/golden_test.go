@@ -1,19 +1,17 @@
-package transformer_test
+package transformer
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
-	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // runCase runs the engine over a case's input the way the CLI does.
 func runCase(c *golden.Case, input []byte, uninject bool) ([]byte, string, error) {
-	cfg, err := transformer.LoadConfig(c.Config, "config.yaml")
+	cfg, err := LoadConfig(c.Config, "config.yaml")
 	if err != nil {
 		return nil, "", err
 	}
@@ -22,37 +20,16 @@ func runCase(c *golden.Case, input []byte, uninject bool) ([]byte, string, error
 			return nil, "", err
 		}
 	}
-	s, err := manifest.Parse(input, "input.yaml")
+	out, _, results, err := runStream(cfg, input, "input.yaml", uninject)
 	if err != nil {
 		return nil, "", err
 	}
-	in := &transformer.Injector{Config: cfg, Uninject: uninject}
-	var results []transformer.Result
-	var errs transformer.Errors
-	for _, d := range s.Docs {
-		if d.Node == nil {
-			continue
-		}
-		r, err := in.Apply(d.Node, fmt.Sprintf("input.yaml:%d", d.Line))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if r.Change != nil {
-			d.Rewrote(r.Change.Node, r.Change.Original)
-		}
-		results = append(results, r)
-	}
-	if err := errs.ErrOrNil(); err != nil {
-		return nil, "", err
-	}
-	out, err := s.Bytes()
-	return out, transformer.Report(results), err
+	return out, Report(results), nil
 }
 
 func errorLines(err error) string {
 	var lines []string
-	for _, e := range transformer.ErrorList(err) {
+	for _, e := range ErrorList(err) {
 		lines = append(lines, e.Error())
 	}
 	return strings.Join(lines, "\n")

@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -150,6 +151,62 @@ func covers(have, want *yaml.Node) bool {
 		}
 	}
 	return true
+}
+
+// editableCopy copies a pod template for the engine to edit: the mappings
+// and lists that inject and uninject change (the template, its metadata,
+// annotations and labels, its spec, the spec's containers, initContainers,
+// volumes and imagePullSecrets, each container with its env and
+// volumeMounts) get nodes and child lists of their own; everything else,
+// such as probes, resources and every scalar, is shared with the original,
+// which the engine never edits. It halves the cost of a webhook request's
+// copy, which copied the whole pod.
+func editableCopy(t *yaml.Node) *yaml.Node {
+	work := shallowCopy(t)
+	meta := ownChild(work, "metadata")
+	ownChild(meta, "annotations")
+	ownChild(meta, "labels")
+	spec := ownChild(work, "spec")
+	for _, list := range []string{"containers", "initContainers", "volumes", "imagePullSecrets"} {
+		seq := ownChild(spec, list)
+		if list != "containers" && list != "initContainers" {
+			continue
+		}
+		for i, c := range seqItems(seq) {
+			if c.Kind == yaml.MappingNode {
+				seq.Content[i] = shallowCopy(c)
+				ownChild(seq.Content[i], "env")
+				ownChild(seq.Content[i], "volumeMounts")
+			}
+		}
+	}
+	return work
+}
+
+// shallowCopy copies a node and its list of children, not the children.
+func shallowCopy(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = slices.Clone(n.Content)
+	return &c
+}
+
+// ownChild gives the value of key in m (a mapping that is already a copy)
+// a shallow copy of its own, and returns it (nil when absent).
+func ownChild(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			v := m.Content[i+1]
+			if v.Kind != yaml.MappingNode && v.Kind != yaml.SequenceNode {
+				return nil
+			}
+			m.Content[i+1] = shallowCopy(v)
+			return m.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // copyNode deep-copies a node tree, keeping comments and styles. The nodes
