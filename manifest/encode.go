@@ -150,7 +150,9 @@ func restoreBlankLines(orig, encoded []byte) []byte {
 	}
 	a := splitLines(orig)
 	b := splitLines(encoded)
-	ops, ok := diffLines(a, b, 2000)
+	// O((N+M)D): bounded, so that a huge re-encoded document costs at most a
+	// few million steps; past that its blank lines are not put back.
+	ops, ok := diffLines(a, b, min(2000, 4_000_000/(len(a)+len(b)+1)))
 	if !ok {
 		return encoded
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -349,5 +350,39 @@ func TestExistingSidecarWithDefaults(t *testing.T) {
 	}
 	if out := pod.MustString(); strings.Count(out, `"name": "s"`) != 1 || !strings.Contains(out, `{"sets":["default"],"digest":"sha256:38eeaa0ff38130c8"}`) {
 		t.Errorf("the pod's own sidecar was not kept as it is:\n%s", out)
+	}
+}
+
+// TestHugeInputsStayLinear guards against hangs, not speed: every step the
+// engine takes on a resource must be linear in its size, whatever a
+// hand-edited status says. Quadratic code takes minutes here.
+func TestHugeInputsStayLinear(t *testing.T) {
+	const n = 100_000
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\n  annotations:\n    sidecar-injector.io/inject: 'true'\n")
+	b.WriteString("    sidecar-injector.io/status: '{\"sets\":[\"default\"],\"digest\":\"x\",\"containers\":[")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"c%d"`, i)
+	}
+	b.WriteString("]}'\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "    key-%d: v\n", i)
+	}
+	b.WriteString("spec:\n  containers:\n  - {name: app, image: app}\n")
+	for i := 0; i < n/10; i++ {
+		fmt.Fprintf(&b, "  - {name: c%d, image: x}\n", i)
+	}
+	cfg, _ := LoadConfig([]byte("containers: [{name: s, image: s}]\n"), "c.yaml")
+	start := time.Now()
+	for _, uninject := range []bool{false, true} {
+		if _, _, _, err := runStream(cfg, []byte(b.String()), "huge.yaml", uninject); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v on a %d KB pod: something is quadratic", d, b.Len()>>10)
 	}
 }

@@ -475,8 +475,9 @@ func removeItems(parent *yaml.Node, list, key string, names []string, keepPath s
 		return
 	}
 	n := len(seq.Content)
+	gone := setOf(names)
 	seq.Content = slices.DeleteFunc(seq.Content, func(it *yaml.Node) bool {
-		return slices.Contains(names, scalarString(mapGet(it, key)))
+		return gone[scalarString(mapGet(it, key))]
 	})
 	if len(seq.Content) < n {
 		tidy(parent, list, keepPath, keep)
@@ -486,10 +487,19 @@ func removeItems(parent *yaml.Node, list, key string, names []string, keepPath s
 // removeKeys deletes map keys, then tidies the map; it reports whether any went.
 func removeKeys(parent *yaml.Node, field string, keys []string, keepPath string, keep map[string]string) bool {
 	m := mapGet(parent, field)
-	removed := false
-	for _, k := range keys {
-		removed = mapDelete(m, k) || removed
+	if m == nil || m.Kind != yaml.MappingNode {
+		return false
 	}
+	gone := setOf(keys)
+	n := len(m.Content)
+	kept := m.Content[:0]
+	for i := 0; i+1 < n; i += 2 {
+		if !gone[m.Content[i].Value] {
+			kept = append(kept, m.Content[i], m.Content[i+1])
+		}
+	}
+	m.Content = kept
+	removed := len(kept) < n
 	if removed {
 		tidy(parent, field, keepPath, keep)
 	}
@@ -563,4 +573,14 @@ func checkDuplicateKeys(t *template, pod bool) error {
 		}
 	}
 	return nil
+}
+
+// setOf makes a set of names: status lists can be long, and uninject must
+// stay linear whatever a (hand-edited) status says.
+func setOf(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
 }
