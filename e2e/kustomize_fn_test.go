@@ -49,29 +49,7 @@ var injector = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: sidecars
-` + execAnnotation + `spec:
-  sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-  - name: monitor
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+` + execAnnotation + seedSets
 
 // The seeds' ConfigMap works as the transformer's config too, with the
 // tutorial's annotations.

@@ -16,6 +16,33 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 )
 
+// seedSets is the spec of a SidecarInjector with the seeds' two sets: the
+// nginx reverse proxy (the default) and the packet-capture agent.
+const seedSets = `spec:
+  sidecars:
+  - name: nginx
+    default: true
+    containers:
+    - name: sidecar-nginx
+      image: nginx:1.12.2
+      imagePullPolicy: IfNotPresent
+      ports:
+      - containerPort: 80
+      volumeMounts:
+      - name: nginx-conf
+        mountPath: /etc/nginx
+    volumes:
+    - name: nginx-conf
+      configMap:
+        name: nginx-configmap
+  - name: monitor
+    containers:
+    - name: sidecar-monitor
+      image: docker.io/s1240zsw/centos-packet-agent:v1
+      stdin: true
+      tty: true
+`
+
 // binary is the sidecar-injector built for this test run.
 var binary string
 

@@ -40,30 +40,7 @@ const whConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: sidecars
-spec:
-  sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      imagePullPolicy: IfNotPresent
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-  - name: monitor
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+` + seedSets
 
 // The seeds' configs, as they wrote them: seed 000's ConfigMap key as a
 // file (the tutorial mounts it at /etc/webhook/config/sidecarconfig.yaml),
