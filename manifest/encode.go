@@ -19,15 +19,10 @@ type Style struct {
 // DefaultStyle is kubectl's and kustomize's.
 var DefaultStyle = Style{Indent: 2, Compact: true}
 
-// Encode renders a changed document. It edits the original text where the
+// encode renders a changed document, and says whether it could splice. It edits the original text where the
 // document is plain block YAML (every untouched line keeps its bytes), and
 // otherwise re-encodes the document in its own style with its blank lines
 // put back. Either way the result is checked to parse to the edited tree.
-func Encode(d *Document) ([]byte, error) {
-	out, _, err := encode(d)
-	return out, err
-}
-
 func encode(d *Document) ([]byte, bool, error) {
 	edited := d.Node.Document()
 	style := DetectStyle(edited)
