@@ -19,10 +19,11 @@ type Style struct {
 // DefaultStyle is kubectl's and kustomize's.
 var DefaultStyle = Style{Indent: 2, Compact: true}
 
-// encode renders a changed document, and says whether it could splice. It edits the original text where the
-// document is plain block YAML (every untouched line keeps its bytes), and
-// otherwise re-encodes the document in its own style with its blank lines
-// put back. Either way the result is checked to parse to the edited tree.
+// encode renders a changed document and says whether it could splice. It
+// edits the original text where the document is plain block YAML (every
+// untouched line keeps its bytes), and otherwise re-encodes the document in
+// its own style with its blank lines put back. A splice is checked to parse
+// to the edited tree.
 func encode(d *Document) ([]byte, bool, error) {
 	edited := d.Node.Document()
 	style := DetectStyle(edited)
