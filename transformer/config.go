@@ -152,13 +152,8 @@ func (c *Config) DefaultSets() []*SidecarSet {
 	return out
 }
 
-func (c *Config) setNames() string {
-	names := make([]string, len(c.Sets))
-	for i, s := range c.Sets {
-		names[i] = s.Name
-	}
-	return strings.Join(names, ", ")
-}
+// SetNames lists the configured sets' names, in config order.
+func (c *Config) SetNames() []string { return setNames(c.Sets) }
 
 // LoadConfig parses a config file: a SidecarInjector, the seeds' ConfigMap
 // (data key sidecarconfig.yaml) or the tutorial's bare containers:/volumes: file.

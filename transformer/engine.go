@@ -291,7 +291,7 @@ func (in *Injector) requested(t *template, meta *yaml.Node, r *Result) ([]*Sidec
 
 func (c *Config) parseRequest(value, field string, res Resource) ([]*SidecarSet, SkipReason, string, error) {
 	bad := func(format string, args ...any) ([]*SidecarSet, SkipReason, string, error) {
-		msg := fmt.Sprintf(format, args...) + fmt.Sprintf(`; use "true", "false" or set names (%s)`, c.setNames())
+		msg := fmt.Sprintf(format, args...) + fmt.Sprintf(`; use "true", "false" or set names (%s)`, strings.Join(c.SetNames(), ", "))
 		return nil, "", "", &ResourceError{Resource: res, Field: field, Msg: msg}
 	}
 	v := strings.TrimSpace(value)

@@ -15,8 +15,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
-
-	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // Options configure a webhook server.
@@ -226,7 +224,7 @@ func (s *Server) reload() {
 		s.metrics.configLastSuccess.Store(time.Now().Unix())
 		inj := s.config.Injector()
 		s.log.Info("sidecar config loaded", "file", s.opts.ConfigFile, "annotationPrefix", inj.Config.AnnotationPrefix,
-			"policy", string(inj.Config.Policy), "sets", setNames(inj))
+			"policy", string(inj.Config.Policy), "sets", inj.Config.SetNames())
 	}
 	c = s.certs.Load()
 	s.report("certificate", s.opts.CertFile, c, &s.metrics.certReloads)
@@ -262,12 +260,4 @@ func (s *Server) report(what, file string, c Change, counter *counterVec) {
 		// forget the error, so that it is reported again if it comes back.
 		delete(s.errs, what)
 	}
-}
-
-func setNames(inj *transformer.Injector) []string {
-	names := make([]string, len(inj.Config.Sets))
-	for i, set := range inj.Config.Sets {
-		names[i] = set.Name
-	}
-	return names
 }
