@@ -49,8 +49,8 @@ func (p *configParser) validateSets() {
 				p.errorf(joinField(field, fmt.Sprintf("volumeMounts[%d].name", j)), "missing")
 			}
 		}
-		p.validateMeta(joinField(field, "annotations"), set.Annotations, false)
-		p.validateMeta(joinField(field, "labels"), set.Labels, true)
+		p.validateMeta(joinField(field, "annotations"), set.Annotations, false, shared)
+		p.validateMeta(joinField(field, "labels"), set.Labels, true, shared)
 	}
 }
 
@@ -125,9 +125,22 @@ func (p *configParser) validateNamed(setField, list, key string, items []*yaml.N
 	}
 }
 
-func (p *configParser) validateMeta(field string, pairs []keyValue, labels bool) {
+func (p *configParser) validateMeta(field string, pairs []keyValue, labels bool, shared map[string]map[string]sharedItem) {
+	list := "annotations"
+	if labels {
+		list = "labels"
+	}
+	if shared[list] == nil {
+		shared[list] = map[string]sharedItem{}
+	}
 	for _, kv := range pairs {
 		f := field + quoteKey(kv.Key)
+		// like validateNamed: sets may share a key, not disagree on it
+		if prev, ok := shared[list][kv.Key]; ok && prev.node.Value != kv.Value {
+			p.errorf(f, "%q differs from the value %q at %s; sets may share a key only with the same value", kv.Value, prev.node.Value, prev.field)
+		} else if !ok {
+			shared[list][kv.Key] = sharedItem{newStr(kv.Value), f}
+		}
 		for _, msg := range validation.IsQualifiedName(kv.Key) {
 			p.errorf(f, "invalid key: %s", msg)
 		}
