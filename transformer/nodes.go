@@ -321,6 +321,16 @@ func duplicateKey(m *yaml.Node) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode || len(m.Content) < 4 {
 		return nil
 	}
+	if len(m.Content) <= 32 { // small mappings, most of them: no map to allocate
+		for i := 2; i+1 < len(m.Content); i += 2 {
+			for j := 0; j < i; j += 2 {
+				if m.Content[i].Value == m.Content[j].Value {
+					return m.Content[i]
+				}
+			}
+		}
+		return nil
+	}
 	seen := make(map[string]bool, len(m.Content)/2)
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if seen[m.Content[i].Value] {

@@ -1,6 +1,7 @@
 // Command webhook-load is the webhook's load generator: it POSTs
 // AdmissionReviews over TLS with keep-alive from C concurrent workers for a
-// duration and reports throughput, latency percentiles, errors, and, given
+// duration (each with its own UID and, as the API server's would, its own
+// kube-api-access-xxxxx volume name) and reports throughput, latency percentiles, errors, and, given
 // the server's PID, the server's CPU time per request and its RSS (from
 // /proc/PID/stat and /proc/PID/status, read around the measured window).
 //
@@ -86,6 +87,7 @@ func main() {
 		fatal(err)
 	}
 	body := review(bytes.TrimSpace(pod))
+	tokenAt := tokenVolumeNames(body)
 	if *wait > 0 {
 		deadline := time.Now().Add(*wait)
 		for {
@@ -109,7 +111,7 @@ func main() {
 		}
 		return
 	}
-	r := load(client, *url, body, *conc, *rate, *warmup, *dur, *pid, *expectPatch, *checkUID)
+	r := load(client, *url, body, tokenAt, *conc, *rate, *warmup, *dur, *pid, *expectPatch, *checkUID)
 	r.Label = *label
 	line, _ := json.Marshal(r)
 	if *out != "" {
@@ -191,7 +193,43 @@ func send(client *http.Client, url string, body []byte) ([]byte, error) {
 	return b, nil
 }
 
-func load(client *http.Client, url string, body []byte, conc int, rate float64, warmup, dur time.Duration, pid int, expectPatch, checkUID bool) Result {
+// tokenVolumePrefix starts the name of the volume the API server's
+// ServiceAccount admission plugin adds to a pod before webhooks see it; it
+// ends in five random characters, so no two pods reach a webhook alike, not
+// even the replicas of one ReplicaSet.
+const tokenVolumePrefix = "kube-api-access-"
+
+// tokenVolumeNames returns where the random part of the token volume's name
+// is written in a review, for each request to write its own.
+func tokenVolumeNames(body []byte) []int {
+	var at []int
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(tokenVolumePrefix))
+		if j < 0 {
+			return at
+		}
+		i += j + len(tokenVolumePrefix)
+		if i+5 <= len(body) {
+			at = append(at, i)
+		}
+	}
+}
+
+// tokenSuffix is request n's random part of the token volume name, in the
+// plugin's alphabet (utilrand.String's: no vowels, no 0, 1, 3).
+func tokenSuffix(n uint64) [5]byte {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	var s [5]byte
+	for i := range s {
+		s[i] = alphabet[n%uint64(len(alphabet))]
+		n /= uint64(len(alphabet))
+	}
+	return s
+}
+
+// load runs the workers. Each request carries its own UID and, at tokenAt,
+// its own token volume name.
+func load(client *http.Client, url string, body []byte, tokenAt []int, conc int, rate float64, warmup, dur time.Duration, pid int, expectPatch, checkUID bool) Result {
 	uidAt := bytes.Index(body, []byte(uidPlaceholder))
 	var measuring atomic.Bool
 	var stop atomic.Bool
@@ -219,6 +257,10 @@ func load(client *http.Client, url string, body []byte, conc int, rate float64, 
 				n := counter.Add(1)
 				uid := fmt.Sprintf("%08x-0000-4000-8000-%012x", w, n)
 				copy(buf[uidAt:], uid)
+				suffix := tokenSuffix(n)
+				for _, at := range tokenAt {
+					copy(buf[at:at+5], suffix[:])
+				}
 				start := time.Now()
 				if interval > 0 {
 					if wait := time.Until(next); wait > 0 {

@@ -39,7 +39,9 @@ type patcher struct {
 
 func (p *patcher) diff(a, b *yaml.Node) error {
 	switch {
-	case a == nil && b == nil:
+	case a == b:
+		// The same node, nil included: the engine edits a copy of what it
+		// changes and shares the rest, so most of a pod is skipped here.
 		return nil
 	case a == nil || b == nil || a.Kind != b.Kind:
 		return p.op("replace", "", b)

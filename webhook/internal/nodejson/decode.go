@@ -122,9 +122,17 @@ func (d *decoder) node(kind yaml.Kind, tag, value string) *yaml.Node {
 	if len(d.nodes) == cap(d.nodes) {
 		d.nodes = make([]yaml.Node, 0, slabSize(len(d.data)/9, 1024)) // a pod has about one node per 9 bytes
 	}
-	d.nodes = append(d.nodes, yaml.Node{Kind: kind, Tag: tag, Value: value})
+	d.nodes = d.nodes[:len(d.nodes)+1]
+	n := &d.nodes[len(d.nodes)-1]
+	// Field by field: assigning a whole yaml.Node costs a bulk write
+	// barrier while the collector runs. Stale fields of a reused node
+	// are cleared.
+	n.Kind, n.Style, n.Tag, n.Value, n.Content = kind, 0, tag, value, nil
+	if n.Anchor != "" || n.Alias != nil || n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" || n.Line != 0 || n.Column != 0 {
+		*n = yaml.Node{Kind: kind, Tag: tag, Value: value}
+	}
 	d.nodeCount++
-	return &d.nodes[len(d.nodes)-1]
+	return n
 }
 
 func slabSize(estimate, max int) int {
@@ -301,13 +309,15 @@ func (d *decoder) string() (string, error) {
 	start := d.pos + 1
 	// Fast path: no escapes, the usual case for Kubernetes objects.
 	i := scanPlainASCII(d.data, start)
+	ascii := true
 	if i < len(d.data) && d.data[i] >= utf8.RuneSelf {
+		ascii = false
 		i = scanPlain(d.data, i)
 	}
 	if i < len(d.data) && d.data[i] == '"' {
 		raw := d.data[start:i]
 		d.pos = i + 1
-		if !isASCII(raw) && !utf8.Valid(raw) {
+		if !ascii && !utf8.Valid(raw) {
 			return string([]rune(string(raw))), nil // replaces invalid bytes by U+FFFD
 		}
 		return d.substr(start, i), nil
@@ -431,15 +441,6 @@ func scanPlainASCII(data []byte, i int) int {
 		}
 	}
 	return i
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 func hex4(data []byte, i int) (rune, bool) {

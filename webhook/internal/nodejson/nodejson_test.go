@@ -363,7 +363,26 @@ func TestDecoderReuse(t *testing.T) {
 			t.Errorf("doc %d: got %s", i, out)
 		}
 	}
+	// Whatever a caller did to the last tree's nodes, the next tree is
+	// exactly a fresh one.
 	pod := []byte(validDocs[len(validDocs)-1])
+	for _, doc := range []string{string(pod), `{"a":[1,2,3],"b":{"c":"d"}}`} {
+		n, _ := dec.Decode([]byte(doc))
+		var dirty func(*yaml.Node)
+		dirty = func(n *yaml.Node) {
+			for _, c := range n.Content {
+				dirty(c)
+			}
+			*n = yaml.Node{Kind: yaml.AliasNode, Style: yaml.FlowStyle, Tag: "!x", Value: "v", Anchor: "a", Alias: n,
+				Content: []*yaml.Node{n}, HeadComment: "h", LineComment: "l", FootComment: "f", Line: 1, Column: 2}
+		}
+		dirty(n)
+		got, err := dec.Decode(pod)
+		want, _ := Decode(pod)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("after a dirtied tree of %.30s, Decode differs from a fresh decoder's (%v)", doc, err)
+		}
+	}
 	dec.Decode(pod)
 	if allocs := testing.AllocsPerRun(50, func() { dec.Decode(pod) }); allocs > 1 {
 		t.Errorf("%v allocations per Decode of the same document; want 1 (its string)", allocs)
