@@ -12,6 +12,9 @@ targets=(
   "./transformer FuzzInject"
   "./transformer FuzzLoadConfig"
   "./manifest FuzzParse"
+  "./webhook FuzzAdmit"
+  "./webhook/internal/nodejson FuzzDecode"
+  "./webhook/internal/nodejson FuzzDelimit"
 )
 for t in "${targets[@]}"; do
   read -r pkg name <<<"$t"

@@ -1,0 +1,88 @@
+package webhook
+
+import (
+	"os"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/transformer"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
+)
+
+// FuzzAdmit checks the decision on any pod against the engine itself: no
+// panic; a patch, applied as the API server applies it, gives exactly the
+// engine's result on the pod; the patch rewrites nothing wholesale; and the
+// patched pod is left alone the next time.
+func FuzzAdmit(f *testing.F) {
+	bench, err := os.ReadFile("testdata/bench-pod.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, pod := range []string{servedPod, string(bench),
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"sidecar-nginx","image":"mine"}]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"nginx,agent"}},"spec":{"containers":[{"name":"a","image":"a","env":[{"name":"PROXIED","value":"true"}]}],"volumes":[]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"agent"}},"spec":{"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}}`,
+	} {
+		f.Add([]byte(pod))
+	}
+	inj := loadInjector(f, nginxConfig)
+	m := &Mutator{Injector: func() *transformer.Injector { return inj }}
+	f.Fuzz(func(t *testing.T, pod []byte) {
+		tree, err := nodejson.Decode(pod)
+		if err != nil || tree.Kind != yaml.MappingNode || duplicateKeys(tree) {
+			return // not a pod the API server could send
+		}
+		req, meta, err := ParseReview(reviewBody(t, pod, reviewOpts{namespace: "shop"}))
+		if err != nil {
+			return
+		}
+		d := m.Admit(req, meta)
+		if d.Patch == nil {
+			return
+		}
+		// The engine's own result, on a tree of its own.
+		if _, err := inj.Apply(yaml.NewRNode(tree), ""); err != nil {
+			t.Fatalf("Admit patched a pod the engine rejects (%v):\n%s", err, pod)
+		}
+		want, err := nodejson.Append(nil, tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := patchtest.Apply(t, pod, d.Patch)
+		if !patchtest.Equal(t, got, want) {
+			t.Fatalf("patch %s\non %s\ngives %s\nthe engine %s", d.Patch, pod, got, want)
+		}
+		if msg := patchtest.Wholesale(t, pod, d.Patch); msg != "" {
+			t.Fatalf("patch not minimal: %s\n%s", msg, d.Patch)
+		}
+		req2, meta2, err := ParseReview(reviewBody(t, got, reviewOpts{namespace: "shop"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again := m.Admit(req2, meta2); again.Patch != nil || !again.Allowed {
+			t.Fatalf("the patched pod is patched again: %+v\n%s", again, got)
+		}
+	})
+}
+
+// duplicateKeys reports a mapping with a repeated key anywhere in the tree:
+// the API server never sends one, and JSON Patch libraries keep only one of them.
+func duplicateKeys(n *yaml.Node) bool {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if seen[n.Content[i].Value] {
+				return true
+			}
+			seen[n.Content[i].Value] = true
+		}
+	}
+	for _, c := range n.Content {
+		if duplicateKeys(c) {
+			return true
+		}
+	}
+	return false
+}
