@@ -35,34 +35,12 @@ else
   pin() { local cpu=$1; shift; exec taskset -c "$cpu" "$@"; }
 fi
 
-for prog in ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor; do
+for prog in ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor ./bench/gen; do
   CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/$(basename "$prog")" "$prog"
 done
 bin="$out/sidecar-injector"
 "$bin" certs --service sidecar-injector --namespace sidecar-injector --out "$out/certs" --ip 127.0.0.1 >/dev/null 2>&1
-cat >"$out/config.yaml" <<'EOF'
-apiVersion: sidecar-injector.io/v1alpha1
-kind: SidecarInjector
-metadata:
-  name: bench
-spec:
-  sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      imagePullPolicy: IfNotPresent
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-EOF
+"$out/gen" -config >"$out/config.yaml" # the seeds' nginx sidecar, as the other benchmarks inject
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 wport=$(free_port)
