@@ -19,7 +19,7 @@ type injection struct {
 	spec     *yaml.Node
 	st       *Status
 	ours     map[string]bool // every container name the sets define
-	added    map[string]bool // items added in this run, by list and key
+	added    map[added]bool // items added in this run
 	created  map[string]bool // collections made (or remade from empty) in this run, by keep path
 	removals []removal       // items replaced (onConflict: replace), removed at the end
 	kept     []string
@@ -27,6 +27,14 @@ type injection struct {
 	// defaultContainer is set when a sidecar goes first: kubectl should
 	// still default to the app's container.
 	defaultContainer string
+}
+
+// added names an item added in this run: in a pod-level list (volumes,
+// annotations...), or in the list of the app container at index container.
+type added struct {
+	list      string
+	container int
+	key       string
 }
 
 // removal is an item to delete from a list, or a key (by its key node) from a map.
@@ -37,7 +45,7 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[string]bool{}, created: map[string]bool{},
+	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[added]bool{}, created: map[string]bool{},
 		st: &Status{Sets: setNames(sets), Digest: Digest(sets)}}
 	for _, s := range sets {
 		for _, c := range slices.Concat(s.Containers, s.InitContainers) {
@@ -89,7 +97,14 @@ func validatePod(t *template) (*yaml.Node, error) {
 	case len(containers.Content) == 0:
 		return nil, t.errorf(t.field("spec.containers"), "empty: a pod needs at least one container")
 	}
-	seen := map[string]string{}
+	// Where each container and volume name was seen: container names are
+	// unique across both lists. Field paths are made only for errors.
+	type place struct {
+		list  string
+		index int
+	}
+	at := func(p place) string { return t.field(fmt.Sprintf("spec.%s[%d]", p.list, p.index)) }
+	containerNames, volumeNames := map[string]place{}, map[string]place{}
 	for _, list := range []string{"containers", "initContainers", "volumes", "imagePullSecrets"} {
 		v := mapGet(spec, list)
 		if isNull(v) {
@@ -99,25 +114,25 @@ func validatePod(t *template) (*yaml.Node, error) {
 			return nil, t.errorf(t.field("spec."+list), "expected a list, got %s", describe(v))
 		}
 		for i, item := range v.Content {
-			field := t.field(fmt.Sprintf("spec.%s[%d]", list, i))
+			here := place{list, i}
 			if item.Kind != yaml.MappingNode {
-				return nil, t.errorf(field, "expected a map, got %s", describe(item))
+				return nil, t.errorf(at(here), "expected a map, got %s", describe(item))
 			}
 			name := itemName(item)
 			if name == "" {
-				return nil, t.errorf(field+".name", "missing")
+				return nil, t.errorf(at(here)+".name", "missing")
 			}
-			if list == "imagePullSecrets" {
+			kind, seen := "container", containerNames
+			switch list {
+			case "imagePullSecrets":
 				continue
+			case "volumes":
+				kind, seen = "volume", volumeNames
 			}
-			kind := "container" // container names are unique across both lists
-			if list == "volumes" {
-				kind = "volume"
+			if prev, dup := seen[name]; dup {
+				return nil, t.errorf(at(here)+".name", "duplicate %s name %q (also at %s)", kind, name, at(prev))
 			}
-			if prev, dup := seen[kind+"/"+name]; dup {
-				return nil, t.errorf(field+".name", "duplicate %s name %q (also at %s)", kind, name, prev)
-			}
-			seen[kind+"/"+name] = field
+			seen[name] = here
 		}
 	}
 	return spec, nil
@@ -205,7 +220,7 @@ func (j *injection) namedItems(sets []*SidecarSet, list string, items func(*Side
 	for _, s := range sets {
 		for _, it := range items(s) {
 			name := itemName(it)
-			if j.added[list+"/"+name] {
+			if j.added[added{list: list, key: name}] {
 				continue // shared by two sets: validation made them identical
 			}
 			seq := mapGet(j.spec, list)
@@ -220,7 +235,7 @@ func (j *injection) namedItems(sets []*SidecarSet, list string, items func(*Side
 			}
 			seq = j.list(j.spec, list, "spec."+list)
 			seq.Content = append(seq.Content, copyNode(it))
-			j.added[list+"/"+name] = true
+			j.added[added{list: list, key: name}] = true
 			*record = append(*record, name)
 		}
 	}
@@ -256,16 +271,15 @@ func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key strin
 	if len(items) == 0 {
 		return
 	}
-	listField := j.t.field(fmt.Sprintf("spec.containers[name=%s].%s", cname, list))
-	keepPath := fmt.Sprintf("spec.containers[name=%s].%s", cname, list)
+	keepPath := "spec.containers[name=" + cname + "]." + list
 	seq := mapGet(c, list)
 	if !isNull(seq) && seq.Kind != yaml.SequenceNode {
-		j.errs = append(j.errs, j.t.errorf(listField, "expected a list, got %s", describe(seq)))
+		j.errs = append(j.errs, j.t.errorf(j.t.field(keepPath), "expected a list, got %s", describe(seq)))
 		return
 	}
 	for _, it := range items {
 		k := scalarString(mapGet(it, key))
-		id := fmt.Sprintf("%s/%d/%s", list, idx, k)
+		id := added{list: list, container: idx, key: k}
 		if j.added[id] {
 			continue
 		}
@@ -278,7 +292,7 @@ func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key strin
 			if list == "env" {
 				what = fmt.Sprintf("env var %q in container %q", k, cname)
 			}
-			if !j.conflict(fmt.Sprintf("%s[%s=%s]", listField, key, k), what, seq, existing) {
+			if !j.conflict(fmt.Sprintf("%s[%s=%s]", j.t.field(keepPath), key, k), what, seq, existing) {
 				continue
 			}
 		}
@@ -309,7 +323,7 @@ func (j *injection) metadata(sets []*SidecarSet) {
 
 func (j *injection) metaPairs(key string, pairs []keyValue, record *[]string) {
 	for _, kv := range pairs {
-		if j.added[key+"/"+kv.Key] {
+		if j.added[added{list: key, key: kv.Key}] {
 			continue
 		}
 		m := mapGet(mapGet(j.t.node, "metadata"), key)
@@ -329,7 +343,7 @@ func (j *injection) metaPairs(key string, pairs []keyValue, record *[]string) {
 		}
 		m = j.mapping(j.mapping(j.t.node, "metadata", "metadata"), key, "metadata."+key)
 		m.Content = append(m.Content, newStr(kv.Key), newStr(kv.Value))
-		j.added[key+"/"+kv.Key] = true
+		j.added[added{list: key, key: kv.Key}] = true
 		*record = append(*record, kv.Key)
 	}
 }

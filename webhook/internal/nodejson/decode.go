@@ -158,7 +158,9 @@ func (d *decoder) content(mark int) []*yaml.Node {
 	start := len(d.children)
 	d.children = append(d.children, d.stack[mark:]...)
 	d.childCount += n
-	clear(d.stack[mark:])
+	// Not cleared: the stale pointers point into the slabs the Decoder
+	// keeps anyway, and clearing costs a write barrier per pointer while
+	// the collector runs.
 	d.stack = d.stack[:mark]
 	return d.children[start : start+n : start+n]
 }
