@@ -19,7 +19,7 @@ type injection struct {
 	spec     *yaml.Node
 	st       *Status
 	ours     map[string]bool // every container name the sets define
-	added    map[added]bool // items added in this run
+	added    map[added]bool  // items added in this run
 	created  map[string]bool // collections made (or remade from empty) in this run, by keep path
 	removals []removal       // items replaced (onConflict: replace), removed at the end
 	kept     []string
