@@ -24,47 +24,102 @@ func FuzzAdmit(f *testing.F) {
 		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"sidecar-nginx","image":"mine"}]}}`,
 		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"nginx,agent"}},"spec":{"containers":[{"name":"a","image":"a","env":[{"name":"PROXIED","value":"true"}]}],"volumes":[]}}`,
 		`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"agent"}},"spec":{"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"logging":"off"}},"spec":{"initContainers":[{"name":"proxy-init","image":"old"}],"containers":[{"name":"a","env":[{"name":"LOG_DIR","value":"/tmp"}],"volumeMounts":[{"name":"x","mountPath":"/var/log/app"}]},{"name":"proxy"}],"volumes":[{"name":"app-logs","hostPath":{"path":"/"}}],"imagePullSecrets":[{"name":"registry-creds"}]}}`,
 	} {
 		f.Add([]byte(pod))
 	}
-	inj := loadInjector(f, nginxConfig)
-	m := &Mutator{Injector: func() *transformer.Injector { return inj }}
+	injectors := []*transformer.Injector{loadInjector(f, nginxConfig), loadInjector(f, fuzzConfig)}
 	f.Fuzz(func(t *testing.T, pod []byte) {
-		tree, err := nodejson.Decode(pod)
-		if err != nil || tree.Kind != yaml.MappingNode || duplicateKeys(tree) {
-			return // not a pod the API server could send
-		}
-		req, meta, err := ParseReview(reviewBody(t, pod, reviewOpts{namespace: "shop"}))
-		if err != nil {
-			return
-		}
-		d := m.Admit(req, meta)
-		if d.Patch == nil {
-			return
-		}
-		// The engine's own result, on a tree of its own.
-		if _, err := inj.Apply(yaml.NewRNode(tree), ""); err != nil {
-			t.Fatalf("Admit patched a pod the engine rejects (%v):\n%s", err, pod)
-		}
-		want, err := nodejson.Append(nil, tree)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := patchtest.Apply(t, pod, d.Patch)
-		if !patchtest.Equal(t, got, want) {
-			t.Fatalf("patch %s\non %s\ngives %s\nthe engine %s", d.Patch, pod, got, want)
-		}
-		if msg := patchtest.Wholesale(t, pod, d.Patch); msg != "" {
-			t.Fatalf("patch not minimal: %s\n%s", msg, d.Patch)
-		}
-		req2, meta2, err := ParseReview(reviewBody(t, got, reviewOpts{namespace: "shop"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if again := m.Admit(req2, meta2); again.Patch != nil || !again.Allowed {
-			t.Fatalf("the patched pod is patched again: %+v\n%s", again, got)
+		for _, inj := range injectors {
+			admitMatchesEngine(t, inj, pod)
 		}
 	})
+}
+
+// fuzzConfig uses what the nginx config does not: every pod concerned
+// unless it opts out, conflicts replaced, native sidecars placed first,
+// init containers, the app's own env and mounts, pull secrets, labels.
+const fuzzConfig = `apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata:
+  name: fuzz
+spec:
+  policy: enabled
+  onConflict: replace
+  sidecars:
+  - name: mesh
+    default: true
+    native: true
+    position: first
+    initContainers:
+    - name: proxy-init
+      image: example.com/proxy-init:1.0
+    containers:
+    - name: proxy
+      image: example.com/proxy:1.0
+  - name: logging
+    default: true
+    containers:
+    - name: log-shipper
+      image: fluent/fluent-bit:3.1
+      volumeMounts:
+      - name: app-logs
+        mountPath: /var/log/app
+    volumes:
+    - name: app-logs
+      emptyDir: {}
+    volumeMounts:
+    - name: app-logs
+      mountPath: /var/log/app
+    env:
+    - name: LOG_DIR
+      value: /var/log/app
+    imagePullSecrets:
+    - name: registry-creds
+    annotations:
+      fluentbit.io/parser: json
+    labels:
+      logging: enabled
+`
+
+// admitMatchesEngine is FuzzAdmit's check of one pod under one config.
+func admitMatchesEngine(t *testing.T, inj *transformer.Injector, pod []byte) {
+	t.Helper()
+	m := &Mutator{Injector: func() *transformer.Injector { return inj }}
+	tree, err := nodejson.Decode(pod)
+	if err != nil || tree.Kind != yaml.MappingNode || duplicateKeys(tree) {
+		return // not a pod the API server could send
+	}
+	req, meta, err := ParseReview(reviewBody(t, pod, reviewOpts{namespace: "shop"}))
+	if err != nil {
+		return
+	}
+	d := m.Admit(req, meta)
+	if d.Patch == nil {
+		return
+	}
+	// The engine's own result, on a tree of its own.
+	if _, err := inj.Apply(yaml.NewRNode(tree), ""); err != nil {
+		t.Fatalf("Admit patched a pod the engine rejects (%v):\n%s", err, pod)
+	}
+	want, err := nodejson.Append(nil, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := patchtest.Apply(t, pod, d.Patch)
+	if !patchtest.Equal(t, got, want) {
+		t.Fatalf("patch %s\non %s\ngives %s\nthe engine %s", d.Patch, pod, got, want)
+	}
+	if msg := patchtest.Wholesale(t, pod, d.Patch); msg != "" {
+		t.Fatalf("patch not minimal: %s\n%s", msg, d.Patch)
+	}
+	req2, meta2, err := ParseReview(reviewBody(t, got, reviewOpts{namespace: "shop"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := m.Admit(req2, meta2); again.Patch != nil || !again.Allowed {
+		t.Fatalf("the patched pod is patched again: %+v\n%s", again, got)
+	}
 }
 
 // duplicateKeys reports a mapping with a repeated key anywhere in the tree:

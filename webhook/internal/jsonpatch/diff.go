@@ -44,13 +44,13 @@ func (p *patcher) diff(a, b *yaml.Node) error {
 		// changes and shares the rest, so most of a pod is skipped here.
 		return nil
 	case a == nil || b == nil || a.Kind != b.Kind:
-		return p.op("replace", "", b)
+		return p.op("replace", b)
 	case a.Kind == yaml.MappingNode:
 		return p.mapping(a, b)
 	case a.Kind == yaml.SequenceNode:
 		return p.sequence(a, b)
 	case !Equal(a, b):
-		return p.op("replace", "", b) // a scalar
+		return p.op("replace", b) // a scalar
 	}
 	return nil
 }
@@ -64,7 +64,7 @@ func (p *patcher) mapping(a, b *yaml.Node) error {
 			continue
 		}
 		if lookup(b, key) == nil {
-			if err := p.op("remove", key, nil); err != nil {
+			if err := p.op("remove", nil, key); err != nil {
 				return err
 			}
 		}
@@ -79,7 +79,7 @@ func (p *patcher) mapping(a, b *yaml.Node) error {
 			av = lookup(a, key)
 		}
 		if av == nil {
-			if err := p.op("add", key, bv); err != nil {
+			if err := p.op("add", bv, key); err != nil {
 				return err
 			}
 			continue
@@ -121,7 +121,7 @@ func (p *patcher) sequence(a, b *yaml.Node) error {
 			}
 			idx++
 		case s.a >= 0:
-			if err := p.op("remove", strconv.Itoa(idx), nil); err != nil {
+			if err := p.op("remove", nil, strconv.Itoa(idx)); err != nil {
 				return err
 			}
 			length--
@@ -130,7 +130,7 @@ func (p *patcher) sequence(a, b *yaml.Node) error {
 			if idx == length {
 				tok = "-"
 			}
-			if err := p.op("add", tok, deref(bs[pre+s.b])); err != nil {
+			if err := p.op("add", deref(bs[pre+s.b]), tok); err != nil {
 				return err
 			}
 			idx++
@@ -232,8 +232,9 @@ func pairs(x, y *yaml.Node) bool {
 	return Equal(x, y)
 }
 
-// op appends one operation at the current path plus tok (if not empty).
-func (p *patcher) op(kind, tok string, value *yaml.Node) error {
+// op writes one operation at the current path, or at its child tok when
+// given ("" is a valid key, so it cannot mean "here").
+func (p *patcher) op(kind string, value *yaml.Node, tok ...string) error {
 	mark := len(p.buf)
 	if p.ops == 0 {
 		p.buf = append(p.buf, '[')
@@ -244,13 +245,9 @@ func (p *patcher) op(kind, tok string, value *yaml.Node) error {
 	p.buf = append(p.buf, kind...)
 	p.buf = append(p.buf, `","path":`...)
 	var path strings.Builder
-	for _, t := range p.path {
+	for _, t := range append(p.path, tok...) {
 		path.WriteByte('/')
 		path.WriteString(escape(t))
-	}
-	if tok != "" {
-		path.WriteByte('/')
-		path.WriteString(escape(tok))
 	}
 	p.buf = nodejson.AppendString(p.buf, path.String())
 	if kind != "remove" {

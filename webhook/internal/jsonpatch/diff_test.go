@@ -36,6 +36,10 @@ func TestDiff(t *testing.T) {
 	cases := map[string]struct{ from, to, patch string }{
 		"equal":                     {`{"a":[1,{"b":2}]}`, `{"a":[1,{"b":2}]}`, ``},
 		"key order does not matter": {`{"a":1,"b":2}`, `{"b":2,"a":1}`, ``},
+		"empty keys are keys (found by FuzzAdmit)": {
+			`{"a":{"":"x","b":1},"c":[{"name":"n","":""}]}`,
+			`{"a":{"b":1,"":{"y":1}},"c":[{"name":"n","image":"i"}],"":2}`,
+			`[{"op":"replace","path":"/a/","value":{"y":1}},{"op":"remove","path":"/c/0/"},{"op":"add","path":"/c/0/image","value":"i"},{"op":"add","path":"/","value":2}]`},
 		"append to a list": {
 			`{"spec":{"containers":[{"name":"app"}]}}`,
 			`{"spec":{"containers":[{"name":"app"},{"name":"side"}]}}`,
