@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
@@ -291,7 +292,7 @@ func (s *splicer) pair(e entry, k, v *yaml.Node, col int) {
 	case v.Line == e.val.Line && isBlock(e.val, yaml.SequenceNode) && isBlock(v, yaml.SequenceNode):
 		s.sequence(e.val, v, e.end+1)
 	default:
-		s.add(e.start, e.end-e.start+1, s.renderPair(k, v, col))
+		s.replace(e, s.renderPair(k, v, col))
 	}
 }
 
@@ -302,12 +303,28 @@ func (s *splicer) item(e entry, v *yaml.Node, col int) {
 	case v.Line == e.val.Line && isBlock(e.val, yaml.MappingNode) && isBlock(v, yaml.MappingNode):
 		s.mapping(e.val, v, e.end+1)
 	default:
-		s.add(e.start, e.end-e.start+1, s.renderItem(v, col))
+		s.replace(e, s.renderItem(v, col))
 	}
 }
 
 func (s *splicer) add(at, del int, text []byte) {
 	s.edits = append(s.edits, edit{at: at, del: del, text: text, seq: len(s.edits)})
+}
+
+// replace re-renders an entry, carrying the trailing blanks of its first
+// line over to the new first line: they mean nothing outside block scalar
+// content (which a first line never is), and a value replaced and later
+// restored then leaves "key: {}  " as it found it. Not after a double
+// quote's line-continuing backslash, where a blank would be an escape.
+func (s *splicer) replace(e entry, text []byte) {
+	line := bytes.TrimRight(s.lines[e.start], "\r\n")
+	blanks := line[len(bytes.TrimRight(line, " \t")):]
+	first, rest, found := bytes.Cut(text, []byte("\n"))
+	if len(blanks) > 0 && found && len(first) > 0 && !bytes.HasSuffix(first, []byte("\\")) &&
+		!bytes.HasSuffix(first, []byte(" ")) && !bytes.HasSuffix(first, []byte("\t")) {
+		text = slices.Concat(first, blanks, []byte("\n"), rest)
+	}
+	s.add(e.start, e.end-e.start+1, text)
 }
 
 // renderPair encodes one mapping entry at a column. Head comments stay
