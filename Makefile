@@ -41,7 +41,7 @@ update-golden: ## rewrite golden files under testdata/ and examples/ (review the
 	PATH="$(CACHE)/bin:$$PATH" UPDATE_GOLDEN=1 $(GO) test -tags e2e -count=1 -run Example ./e2e/...
 
 .PHONY: fuzz
-fuzz: ## fuzz the engine for FUZZTIME (default 60s) per target
+fuzz: ## fuzz the engine, the YAML writer and the webhook path for FUZZTIME (default 60s) per target
 	hack/fuzz.sh $${FUZZTIME:-60s}
 
 .PHONY: bench
