@@ -1,9 +1,10 @@
 // Command webhook-load is the webhook's load generator: it POSTs
 // AdmissionReviews over TLS with keep-alive from C concurrent workers for a
 // duration (each with its own UID and, as the API server's would, its own
-// kube-api-access-xxxxx volume name) and reports throughput, latency percentiles, errors, and, given
-// the server's PID, the server's CPU time per request and its RSS (from
-// /proc/PID/stat and /proc/PID/status, read around the measured window).
+// kube-api-access-xxxxx volume name) and reports throughput, latency
+// percentiles, errors, and, given the server's PID, the server's CPU time
+// per request and its RSS (from /proc/PID/stat and /proc/PID/status, read
+// around the measured window).
 //
 //	webhook-load -url https://127.0.0.1:8443/mutate -ca ca.crt -pod pod.json -c 16 -d 20s -pid 1234 -label webhook
 //	webhook-load -summarize results.jsonl   # a markdown table of the runs, with ratios to the floor
