@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -320,8 +321,7 @@ func (s *splicer) replace(e entry, text []byte) {
 	line := bytes.TrimRight(s.lines[e.start], "\r\n")
 	blanks := line[len(bytes.TrimRight(line, " \t")):]
 	first, rest, found := bytes.Cut(text, []byte("\n"))
-	if len(blanks) > 0 && found && len(first) > 0 && !bytes.HasSuffix(first, []byte("\\")) &&
-		!bytes.HasSuffix(first, []byte(" ")) && !bytes.HasSuffix(first, []byte("\t")) {
+	if len(blanks) > 0 && found && len(first) > 0 && strings.IndexByte("\\ \t", first[len(first)-1]) < 0 {
 		text = slices.Concat(first, blanks, []byte("\n"), rest)
 	}
 	s.add(e.start, e.end-e.start+1, text)
