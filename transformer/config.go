@@ -70,6 +70,22 @@ type Config struct {
 	OnConflict       ConflictPolicy
 	CustomKinds      []CustomKind
 	Sets             []*SidecarSet
+	// prints holds the fingerprint of every item the sets define.
+	prints map[itemRef]*itemPrint
+}
+
+// itemRef names an item a set defines: a container, a volume, an env var,
+// a mount (by its path), an annotation or a label (by its key).
+type itemRef struct {
+	kind itemKind
+	name string
+}
+
+// itemPrint is an item of the config with its fingerprint, and the item as
+// the API server returns it, to recognise it without hashing.
+type itemPrint struct {
+	node, canon *yaml.Node
+	fp          string
 }
 
 // Selector limits build-time injection to some workloads. Empty fields match all.
@@ -93,6 +109,7 @@ type CustomKind struct {
 type SidecarSet struct {
 	Name             string
 	Default          bool
+	Required         bool // injected into every selected workload, whatever it asks
 	Native           bool
 	Position         Position
 	Containers       []*yaml.Node // native sets: already carry restartPolicy: Always
@@ -151,6 +168,29 @@ func (c *Config) DefaultSets() []*SidecarSet {
 	}
 	return out
 }
+
+// RequiredSets returns the sets marked required, in config order.
+func (c *Config) RequiredSets() []*SidecarSet {
+	var out []*SidecarSet
+	for _, s := range c.Sets {
+		if s.Required {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// defines reports whether a set of the config defines an item.
+func (c *Config) defines(kind itemKind, name string) bool {
+	if kind == kindAnnotation && name == DefaultContainerAnnotation {
+		return slices.ContainsFunc(c.Sets, func(s *SidecarSet) bool { return s.Position == PositionFirst })
+	}
+	return c.prints[itemRef{kind, name}] != nil
+}
+
+// definesContainer reports whether a set defines a container of that name
+// (the pod's other containers are the app's).
+func (c *Config) definesContainer(name string) bool { return c.defines(kindContainer, name) }
 
 // SetNames lists the configured sets' names, in config order.
 func (c *Config) SetNames() []string { return setNames(c.Sets) }
@@ -217,6 +257,9 @@ func parseConfig(rn *yaml.RNode, source string, lines bool) (*Config, error) {
 	if len(p.errs) == 0 {
 		p.defaultAndValidate()
 	}
+	if len(p.errs) == 0 {
+		p.fingerprint()
+	}
 	if err := p.errs.ErrOrNil(); err != nil {
 		return nil, err
 	}
@@ -282,6 +325,7 @@ type specDoc struct {
 type setDoc struct {
 	Name             string            `json:"name,omitempty"`
 	Default          bool              `json:"default,omitempty"`
+	Required         bool              `json:"required,omitempty"`
 	Native           bool              `json:"native,omitempty"`
 	Position         Position          `json:"position,omitempty"`
 	Containers       []json.RawMessage `json:"containers,omitempty"`
@@ -393,7 +437,7 @@ func (p *configParser) parseTutorialSet(field string, obj *yaml.Node) {
 // addSet checks every item of a set against its Kubernetes type and keeps
 // cleaned copies of the config's nodes.
 func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
-	set := &SidecarSet{Name: sd.Name, Default: sd.Default, Native: sd.Native, Position: sd.Position,
+	set := &SidecarSet{Name: sd.Name, Default: sd.Default, Required: sd.Required, Native: sd.Native, Position: sd.Position,
 		Annotations: sortedPairs(sd.Annotations), Labels: sortedPairs(sd.Labels)}
 	lists := []struct {
 		key  string
@@ -426,7 +470,7 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 	if !ok {
 		return
 	}
-	sd.Name, sd.Default = "", false // the digest covers what is injected, not how it is asked for
+	sd.Name, sd.Default, sd.Required = "", false, false // the digest covers what is injected, not how it is asked for
 	set.digest = digestOf(sd)
 	p.cfg.Sets = append(p.cfg.Sets, set)
 	p.setFields = append(p.setFields, field)

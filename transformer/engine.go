@@ -20,12 +20,13 @@ type Injector struct {
 	Config *Config
 	// Uninject removes earlier injections instead of injecting.
 	Uninject bool
-	// KeepInjected leaves resources that carry a status annotation as they
-	// are (the webhook: pods made from templates injected at build time).
-	KeepInjected bool
-	// IgnoreSelector applies the config to every workload (the webhook: the
-	// namespaceSelector of its MutatingWebhookConfiguration selects instead).
-	IgnoreSelector bool
+	// Admission runs the engine on pods being created (the webhook): the
+	// config's build-time selector is ignored (the webhook configuration's
+	// namespaceSelector selects instead); a pod whose status is believed
+	// (made from a template injected at build time) is left as it is,
+	// unless a required set is missing or changed; and a pod that refuses a
+	// required set gets it anyway, with a warning, where build time fails.
+	Admission bool
 	// Results holds one entry per workload seen by the last Filter call.
 	Results []Result
 }
@@ -114,7 +115,10 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 	if !isNull(meta) && meta.Kind != yaml.MappingNode {
 		return r, nil, &ResourceError{Resource: r.Resource, Field: "metadata", Msg: "expected a map, got " + describe(meta)}
 	}
-	if !in.Uninject && !in.IgnoreSelector && !in.Config.Selector.matches(kind, meta) {
+	if err := checkMetadata(r.Resource, meta, "metadata"); err != nil {
+		return r, nil, err
+	}
+	if !in.Uninject && !in.Admission && !in.Config.Selector.matches(kind, meta) {
 		return skip(r, NotSelected, "not matched by the config's selector"), nil, nil
 	}
 	t, locErr := locateTemplate(obj, wk, r.Resource)
@@ -122,6 +126,9 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 	var status *Status
 	legacy := false
 	if t != nil {
+		if err := checkMetadata(r.Resource, mapGet(t.node, "metadata"), t.field("metadata")); err != nil {
+			return r, nil, err
+		}
 		var err error
 		if status, legacy, err = in.readStatus(t); err != nil {
 			return r, nil, err
@@ -132,18 +139,45 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 	}
 
 	sets, reason, detail, err := in.requested(t, meta, &r)
-	switch {
-	case err != nil:
+	if err != nil {
 		return r, nil, err
-	case legacy:
+	}
+	// What the status says is believed only for what the pod holds.
+	injected := false
+	switch {
+	case legacy && legacyHeld(t, sets):
 		return skip(r, AlreadyInjected, fmt.Sprintf("injected by the tutorial webhook (%s: %q); remove that annotation to inject", in.Config.StatusAnnotation(), legacyStatus)), nil, nil
-	case status != nil && in.KeepInjected:
-		r = skip(r, AlreadyInjected, "already injected: "+strings.Join(status.Sets, ", "))
-		r.Sets = status.Sets
-		if d := in.digestOf(status.Sets); d != status.Digest {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("injected with another config (digest %s, now %s); left as it is", status.Digest, d))
+	case legacy:
+		// The pod lacks what the tutorial would have added: the status is
+		// not true of it, and injection replaces it.
+		status = &Status{}
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s is %q but the pod lacks the sidecars it stands for; treated as not injected", in.Config.StatusAnnotation(), legacyStatus))
+	case status != nil:
+		held, errs := in.verify(t, status)
+		if err := errs.ErrOrNil(); err != nil {
+			return r, nil, err
 		}
-		return r, nil, nil
+		injected = !held.empty()
+		if !injected {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s lists nothing the pod holds; treated as not injected", in.Config.StatusAnnotation()))
+		} else if status.legacy() {
+			r.Notes = append(r.Notes, "status written before fingerprints, rewritten")
+		}
+		status = held
+	}
+	if injected && in.Admission {
+		if missing := in.missingRequired(t, sets); len(missing) > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("required sets %s missing or changed; injected", names(missing)))
+		} else {
+			r = skip(r, AlreadyInjected, "already injected: "+names(status.Sets))
+			r.Sets = status.Sets
+			if d := in.digestOf(status.Sets); d != status.Digest {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("injected with another config (digest %s, now %s); left as it is", status.Digest, d))
+			}
+			return r, nil, nil
+		}
+	}
+	switch {
 	case status == nil && len(sets) == 0:
 		return skip(r, reason, detail), nil, nil
 	case locErr != nil:
@@ -169,14 +203,14 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 		r.Kept = kept
 	}
 	r.Sets = setNames(sets)
-	if status != nil {
+	if injected {
 		r.Removed = without(status.Sets, r.Sets)
 	}
 	switch {
 	case yamltree.Equal(wt.node, t.node):
 		r.Action = Unchanged
 		return r, nil, nil
-	case status == nil:
+	case !injected && len(sets) > 0:
 		r.Action = Injected
 	case len(sets) == 0:
 		r.Action = Uninjected
@@ -185,6 +219,18 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 		r.Action = Upgraded
 	}
 	return r, replaceWith(target, work), nil
+}
+
+// missingRequired lists the required sets among sets that the pod does not
+// hold as the config defines them now.
+func (in *Injector) missingRequired(t *template, sets []*SidecarSet) []string {
+	var out []string
+	for _, s := range sets {
+		if s.Required && !in.holdsCurrent(t, s) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy bool) (Result, commitFunc, error) {
@@ -196,11 +242,23 @@ func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *work
 	case status == nil:
 		return skip(r, NotInjected, "no "+in.Config.StatusAnnotation()+" annotation"), nil, nil
 	}
+	held, errs := in.verify(t, status)
+	if err := errs.ErrOrNil(); err != nil {
+		return r, nil, err
+	}
+	if held.empty() {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s lists nothing the pod holds; removed the annotation only", in.Config.StatusAnnotation()))
+	}
 	work, target, wt, err := workCopy(obj, t, wk)
 	if err != nil {
 		return r, nil, err
 	}
-	uninject(wt, status, in.Config.StatusAnnotation())
+	uninject(wt, held, in.Config.StatusAnnotation())
+	if len(seqItems(mapGet(t.spec(), "containers"))) > 0 && len(seqItems(mapGet(wt.spec(), "containers"))) == 0 {
+		// A pod needs a container: whatever the status says, the last one
+		// cannot have been injected.
+		return r, nil, t.errorf(t.field("spec.containers"), "uninject would remove every container; the status annotation cannot be right")
+	}
 	r.Action, r.Removed = Uninjected, status.Sets
 	return r, replaceWith(target, work), nil
 }
@@ -272,21 +330,50 @@ func (in *Injector) requested(t *template, meta *yaml.Node, r *Result) ([]*Sidec
 				key, scalarString(own), scalarString(node)))
 		}
 	}
-	if node == nil {
-		if in.Config.Policy == PolicyEnabled {
-			return in.Config.DefaultSets(), "", "", nil
-		}
-		return nil, NotRequested, fmt.Sprintf("not requested (policy %s; annotate %s: \"true\" or set names)", PolicyOptIn, key), nil
-	}
-	res := r.Resource
-	if node.Kind != yaml.ScalarNode || node.ShortTag() != tagStr {
+	var sets []*SidecarSet
+	var reason SkipReason
+	var detail string
+	switch {
+	case node == nil && in.Config.Policy == PolicyEnabled:
+		sets = in.Config.DefaultSets()
+	case node == nil:
+		reason, detail = NotRequested, fmt.Sprintf("not requested (policy %s; annotate %s: \"true\" or set names)", PolicyOptIn, key)
+	case node.Kind != yaml.ScalarNode || node.ShortTag() != tagStr:
 		msg := "expected a string, got " + describe(node)
 		if node.Kind == yaml.ScalarNode && !isNull(node) {
 			msg += fmt.Sprintf(` (quote it: "%s"; the API server takes only strings)`, node.Value)
 		}
-		return nil, "", "", &ResourceError{Resource: res, Field: field, Msg: msg}
+		return nil, "", "", &ResourceError{Resource: r.Resource, Field: field, Msg: msg}
+	default:
+		var err error
+		if sets, reason, detail, err = in.Config.parseRequest(node.Value, field, r.Resource); err != nil {
+			return nil, "", "", err
+		}
 	}
-	return in.Config.parseRequest(node.Value, field, res)
+	required := in.Config.RequiredSets()
+	if len(required) == 0 {
+		return sets, reason, detail, nil
+	}
+	if reason == OptedOut {
+		if !in.Admission {
+			return nil, "", "", &ResourceError{Resource: r.Resource, Field: field, Msg: fmt.Sprintf(
+				"%q refuses the required sets %s, which every selected workload gets; remove the annotation, or ask for the config's selector to leave this workload out",
+				node.Value, names(setNames(required)))}
+		}
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q overridden: the required sets %s are injected whatever a pod asks", key, node.Value, names(setNames(required))))
+	}
+	return in.Config.inOrder(sets, required), "", "", nil
+}
+
+// inOrder returns the union of two lists of sets, in config order.
+func (c *Config) inOrder(a, b []*SidecarSet) []*SidecarSet {
+	var out []*SidecarSet
+	for _, s := range c.Sets {
+		if slices.Contains(a, s) || slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (c *Config) parseRequest(value, field string, res Resource) ([]*SidecarSet, SkipReason, string, error) {
@@ -359,15 +446,19 @@ func without(a, b []string) []string {
 }
 
 // Concerned reports, from a pod's annotations alone, whether Apply could
-// change it. The webhook calls it on the raw request before building any
-// tree, since most pods are not concerned.
+// change it or must see all of it. The webhook calls it on the raw request
+// before building any tree, since most pods are not concerned. A pod with a
+// status is always concerned: the status is believed only for what the pod
+// holds, which the annotations cannot tell.
 func (in *Injector) Concerned(annotations map[string]string) bool {
-	_, injected := annotations[in.Config.StatusAnnotation()]
-	switch {
-	case in.Uninject:
-		return injected
-	case injected:
-		return !in.KeepInjected
+	if _, ok := annotations[in.Config.StatusAnnotation()]; ok {
+		return true
+	}
+	if in.Uninject {
+		return false
+	}
+	if len(in.Config.RequiredSets()) > 0 {
+		return true
 	}
 	v, asked := annotations[in.Config.InjectAnnotation()]
 	if !asked {

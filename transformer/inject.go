@@ -53,8 +53,8 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 		}
 	}
 	j.containers(sets)
-	j.namedItems(sets, "volumes", func(s *SidecarSet) []*yaml.Node { return s.Volumes }, &j.st.Volumes)
-	j.namedItems(sets, "imagePullSecrets", func(s *SidecarSet) []*yaml.Node { return s.ImagePullSecrets }, &j.st.ImagePullSecrets)
+	j.namedItems(sets, "volumes", kindVolume, func(s *SidecarSet) []*yaml.Node { return s.Volumes }, &j.st.Volumes)
+	j.namedItems(sets, "imagePullSecrets", kindPullSecret, func(s *SidecarSet) []*yaml.Node { return s.ImagePullSecrets }, &j.st.ImagePullSecrets)
 	j.appContainers(sets)
 	j.metadata(sets)
 	j.applyRemovals()
@@ -144,7 +144,7 @@ func (j *injection) containers(sets []*SidecarSet) {
 	first := map[string][]*yaml.Node{}
 	last := map[string][]*yaml.Node{}
 	for _, s := range sets {
-		place := func(list string, items []*yaml.Node, record *[]string) {
+		place := func(list string, items []*yaml.Node, record *Items) {
 			for _, c := range items {
 				if !j.resolveContainer(list, c) {
 					continue
@@ -154,7 +154,7 @@ func (j *injection) containers(sets []*SidecarSet) {
 				} else {
 					last[list] = append(last[list], copyNode(c))
 				}
-				*record = append(*record, itemName(c))
+				record.add(itemName(c), j.cfg.print(kindContainer, itemName(c)))
 			}
 		}
 		place("initContainers", s.InitContainers, &j.st.InitContainers)
@@ -216,7 +216,7 @@ func (j *injection) conflict(field, what string, parent, existing *yaml.Node) bo
 
 // namedItems appends the sets' volumes or image pull secrets. An identical
 // item the pod already has stays the pod's own.
-func (j *injection) namedItems(sets []*SidecarSet, list string, items func(*SidecarSet) []*yaml.Node, record *[]string) {
+func (j *injection) namedItems(sets []*SidecarSet, list string, kind itemKind, items func(*SidecarSet) []*yaml.Node, record *Items) {
 	for _, s := range sets {
 		for _, it := range items(s) {
 			name := itemName(it)
@@ -236,7 +236,7 @@ func (j *injection) namedItems(sets []*SidecarSet, list string, items func(*Side
 			seq = j.list(j.spec, list, "spec."+list)
 			seq.Content = append(seq.Content, copyNode(it))
 			j.added[added{list: list, key: name}] = true
-			*record = append(*record, name)
+			record.add(name, j.cfg.print(kind, name))
 		}
 	}
 }
@@ -261,13 +261,13 @@ func (j *injection) appContainers(sets []*SidecarSet) {
 			continue
 		}
 		for _, s := range sets {
-			j.containerItems(c, i, name, "env", "name", s.Env, &j.st.Env)
-			j.containerItems(c, i, name, "volumeMounts", "mountPath", s.VolumeMounts, &j.st.VolumeMounts)
+			j.containerItems(c, i, name, "env", "name", kindEnv, s.Env, &j.st.Env)
+			j.containerItems(c, i, name, "volumeMounts", "mountPath", kindMount, s.VolumeMounts, &j.st.VolumeMounts)
 		}
 	}
 }
 
-func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key string, items []*yaml.Node, record *map[string][]string) {
+func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key string, kind itemKind, items []*yaml.Node, record *map[string]Items) {
 	if len(items) == 0 {
 		return
 	}
@@ -299,7 +299,7 @@ func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key strin
 		seq = j.list(c, list, keepPath)
 		seq.Content = append(seq.Content, copyNode(it))
 		j.added[id] = true
-		j.st.addTo(record, cname, k)
+		addTo(record, cname, k, j.cfg.print(kind, k))
 	}
 }
 
@@ -313,15 +313,15 @@ func (j *injection) metadata(sets []*SidecarSet) {
 		annotations = append(annotations, s.Annotations...)
 		labels = append(labels, s.Labels...)
 	}
-	j.metaPairs("annotations", annotations, &j.st.Annotations)
-	j.metaPairs("labels", labels, &j.st.Labels)
+	j.metaPairs("annotations", kindAnnotation, annotations, &j.st.Annotations)
+	j.metaPairs("labels", kindLabel, labels, &j.st.Labels)
 	ann := j.mapping(j.mapping(j.t.node, "metadata", "metadata"), "annotations", "metadata.annotations")
 	value := newStr(j.st.String())
 	value.Style = yaml.SingleQuotedStyle
 	ann.Content = append(ann.Content, newStr(j.cfg.StatusAnnotation()), value)
 }
 
-func (j *injection) metaPairs(key string, pairs []keyValue, record *[]string) {
+func (j *injection) metaPairs(key string, kind itemKind, pairs []keyValue, record *Items) {
 	for _, kv := range pairs {
 		if j.added[added{list: key, key: kv.Key}] {
 			continue
@@ -344,7 +344,7 @@ func (j *injection) metaPairs(key string, pairs []keyValue, record *[]string) {
 		m = j.mapping(j.mapping(j.t.node, "metadata", "metadata"), key, "metadata."+key)
 		m.Content = append(m.Content, newStr(kv.Key), newStr(kv.Value))
 		j.added[added{list: key, key: kv.Key}] = true
-		*record = append(*record, kv.Key)
+		record.add(kv.Key, fingerprintPair(kind, kv.Key, kv.Value))
 	}
 }
 
@@ -439,11 +439,13 @@ func (j *injection) checkMounts(sets []*SidecarSet) {
 	for _, s := range sets {
 		for _, c := range slices.Concat(s.Containers, s.InitContainers) {
 			name := itemName(c)
-			if !slices.Contains(j.st.Containers, name) && !slices.Contains(j.st.InitContainers, name) {
+			_, inContainers := j.st.Containers[name]
+			_, inInit := j.st.InitContainers[name]
+			if !inContainers && !inInit {
 				continue
 			}
 			list := "containers"
-			if slices.Contains(j.st.InitContainers, name) {
+			if inInit {
 				list = "initContainers"
 			}
 			for _, m := range seqItems(mapGet(c, "volumeMounts")) {
@@ -453,14 +455,15 @@ func (j *injection) checkMounts(sets []*SidecarSet) {
 	}
 	for cname, paths := range j.st.VolumeMounts {
 		c := findItem(mapGet(j.spec, "containers"), "name", cname)
-		for _, p := range paths {
+		for p := range paths {
 			check(j.t.field(fmt.Sprintf("spec.containers[name=%s]", cname)), findItem(mapGet(c, "volumeMounts"), "mountPath", p))
 		}
 	}
 }
 
 // uninject removes exactly what a status lists, restoring fields that were
-// empty before injection and deleting the ones injection created.
+// empty before injection and deleting the ones injection created. The status
+// must hold only items the pod was verified to hold (see verify).
 func uninject(t *template, st *Status, statusKey string) {
 	if spec := t.spec(); spec != nil {
 		removeItems(spec, "containers", "name", st.Containers, "spec.containers", st.Keep)
@@ -474,7 +477,7 @@ func uninject(t *template, st *Status, statusKey string) {
 		}
 	}
 	if meta := t.meta(); meta != nil {
-		a := removeKeys(meta, "annotations", append(slices.Clone(st.Annotations), statusKey), "metadata.annotations", st.Keep)
+		a := removeKeys(meta, "annotations", withKey(st.Annotations, statusKey), "metadata.annotations", st.Keep)
 		l := removeKeys(meta, "labels", st.Labels, "metadata.labels", st.Keep)
 		if a || l {
 			tidy(t.node, "metadata", "metadata", st.Keep)
@@ -482,16 +485,16 @@ func uninject(t *template, st *Status, statusKey string) {
 	}
 }
 
-// removeItems deletes list items whose key is in names, then tidies the list.
-func removeItems(parent *yaml.Node, list, key string, names []string, keepPath string, keep map[string]string) {
+// removeItems deletes list items whose key is in gone, then tidies the list.
+func removeItems(parent *yaml.Node, list, key string, gone Items, keepPath string, keep map[string]string) {
 	seq := mapGet(parent, list)
-	if len(names) == 0 || seq == nil || seq.Kind != yaml.SequenceNode {
+	if len(gone) == 0 || seq == nil || seq.Kind != yaml.SequenceNode {
 		return
 	}
 	n := len(seq.Content)
-	gone := setOf(names)
 	seq.Content = slices.DeleteFunc(seq.Content, func(it *yaml.Node) bool {
-		return gone[scalarString(mapGet(it, key))]
+		_, ok := gone[scalarString(mapGet(it, key))]
+		return ok
 	})
 	if len(seq.Content) < n {
 		tidy(parent, list, keepPath, keep)
@@ -499,16 +502,15 @@ func removeItems(parent *yaml.Node, list, key string, names []string, keepPath s
 }
 
 // removeKeys deletes map keys, then tidies the map; it reports whether any went.
-func removeKeys(parent *yaml.Node, field string, keys []string, keepPath string, keep map[string]string) bool {
+func removeKeys(parent *yaml.Node, field string, gone Items, keepPath string, keep map[string]string) bool {
 	m := mapGet(parent, field)
 	if m == nil || m.Kind != yaml.MappingNode {
 		return false
 	}
-	gone := setOf(keys)
 	n := len(m.Content)
 	kept := m.Content[:0]
 	for i := 0; i+1 < n; i += 2 {
-		if !gone[m.Content[i].Value] {
+		if _, ok := gone[m.Content[i].Value]; !ok {
 			kept = append(kept, m.Content[i], m.Content[i+1])
 		}
 	}
@@ -589,12 +591,12 @@ func checkDuplicateKeys(t *template, pod bool) error {
 	return nil
 }
 
-// setOf makes a set of names: status lists can be long, and uninject must
-// stay linear whatever a (hand-edited) status says.
-func setOf(names []string) map[string]bool {
-	set := make(map[string]bool, len(names))
-	for _, n := range names {
-		set[n] = true
+// withKey returns a copy of items with one more key.
+func withKey(items Items, key string) Items {
+	out := make(Items, len(items)+1)
+	for k, v := range items {
+		out[k] = v
 	}
-	return set
+	out[key] = ""
+	return out
 }

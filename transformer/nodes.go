@@ -17,17 +17,27 @@ const (
 	tagSeq  = "!!seq"
 )
 
-// mapGet returns the value of key in mapping m, or nil.
+// mapGet returns the value of key in mapping m, or nil. An alias reads as
+// the node it names: the engine edits only copies without aliases (see
+// workCopy), so reading through them is safe.
 func mapGet(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i+1]
+			return resolveAlias(m.Content[i+1])
 		}
 	}
 	return nil
+}
+
+// resolveAlias returns the node an alias names (n itself if not an alias).
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 // mapHas reports whether mapping m has key, whatever its value.

@@ -46,6 +46,9 @@ type Result struct {
 	// (onConflict: skip) or already has identical ones.
 	Kept     []string
 	Warnings []string
+	// Notes are remarks for the report line, such as a status rewritten in
+	// the current format.
+	Notes []string
 	// Change is set when the resource was changed in place.
 	Change *Change
 }
@@ -79,6 +82,9 @@ func (r Result) details() string {
 	}
 	if len(r.Kept) > 0 {
 		b.WriteString(" (kept existing " + strings.Join(r.Kept, ", ") + ")")
+	}
+	for _, n := range r.Notes {
+		b.WriteString(" (" + n + ")")
 	}
 	return b.String()
 }

@@ -5,37 +5,109 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
 )
 
 // Status is the JSON value of <prefix>/status: exactly what an injection
-// added, so that it can be upgraded or removed without guessing.
+// added, each item with its fingerprint, so that it can be upgraded or
+// removed without guessing, and only while the pod still holds it.
 type Status struct {
-	Sets             []string            `json:"sets"`
-	Digest           string              `json:"digest"`
-	Containers       []string            `json:"containers,omitempty"`
-	InitContainers   []string            `json:"initContainers,omitempty"`
-	Volumes          []string            `json:"volumes,omitempty"`
-	ImagePullSecrets []string            `json:"imagePullSecrets,omitempty"`
-	Env              map[string][]string `json:"env,omitempty"`          // app container -> variable names
-	VolumeMounts     map[string][]string `json:"volumeMounts,omitempty"` // app container -> mount paths
-	Annotations      []string            `json:"annotations,omitempty"`
-	Labels           []string            `json:"labels,omitempty"`
+	Sets             []string         `json:"sets"`
+	Digest           string           `json:"digest"`
+	Containers       Items            `json:"containers,omitempty"`
+	InitContainers   Items            `json:"initContainers,omitempty"`
+	Volumes          Items            `json:"volumes,omitempty"`
+	ImagePullSecrets Items            `json:"imagePullSecrets,omitempty"`
+	Env              map[string]Items `json:"env,omitempty"`          // app container -> variable -> fingerprint
+	VolumeMounts     map[string]Items `json:"volumeMounts,omitempty"` // app container -> mount path -> fingerprint
+	Annotations      Items            `json:"annotations,omitempty"`
+	Labels           Items            `json:"labels,omitempty"`
 	// Keep records fields that existed but were empty before injection
 	// (`volumes: []`, `annotations: {}`, `env: null`), with their original
 	// form, so that uninject restores them instead of deleting them.
 	Keep map[string]string `json:"keep,omitempty"`
 }
 
+// Items maps the name of each injected item (a mount's path, an
+// annotation's key) to its fingerprint. Statuses written before
+// fingerprints existed list names only; their fingerprints read as "".
+type Items map[string]string
+
+// UnmarshalJSON reads a map of names to fingerprints, or a list of names
+// (statuses written by sidecar-injector before fingerprints).
+func (it *Items) UnmarshalJSON(b []byte) error {
+	var names []string
+	if len(b) > 0 && b[0] == '[' {
+		if err := json.Unmarshal(b, &names); err != nil {
+			return err
+		}
+		*it = make(Items, len(names))
+		for _, n := range names {
+			(*it)[n] = ""
+		}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*it = m
+	return nil
+}
+
+// add records an item; a nil map is made on first use.
+func (it *Items) add(name, fp string) {
+	if *it == nil {
+		*it = Items{}
+	}
+	(*it)[name] = fp
+}
+
+// sorted returns the names in order, for stable messages.
+func (it Items) sorted() []string {
+	names := make([]string, 0, len(it))
+	for n := range it {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // legacyStatus is the value the seeds' tutorial webhook writes.
 const legacyStatus = "injected"
 
-// ParseStatus reads a status annotation value.
+// keepLiterals are the only forms Keep may restore: an emptied collection
+// goes back to how it was written, never to anything else.
+var keepLiterals = []string{"[]", "{}", "null", "~", ""}
+
+// keepPath matches the fields Keep may name.
+var keepPath = regexp.MustCompile(`^(metadata|metadata\.annotations|metadata\.labels|spec\.(containers|initContainers|volumes|imagePullSecrets)|spec\.containers\[name=[^\]]+\]\.(env|volumeMounts))$`)
+
+// ParseStatus reads a status annotation value. Anything but a status that
+// sidecar-injector could have written is an error: a status is input, and
+// may be hand-edited, copied from another workload, or forged.
 func ParseStatus(value string) (*Status, error) {
 	var s Status
 	dec := json.NewDecoder(bytes.NewReader([]byte(value)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("extra data after the status")
+	}
+	for path, lit := range s.Keep {
+		if !keepPath.MatchString(path) {
+			return nil, fmt.Errorf("keep: %q is not a field the injector empties", path)
+		}
+		if !slices.Contains(keepLiterals, lit) {
+			return nil, fmt.Errorf("keep: %q: %q is not an empty value", path, lit)
+		}
 	}
 	return &s, nil
 }
@@ -46,6 +118,38 @@ func (s *Status) String() string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// empty reports whether the status lists no item at all.
+func (s *Status) empty() bool {
+	n := len(s.Containers) + len(s.InitContainers) + len(s.Volumes) + len(s.ImagePullSecrets) +
+		len(s.Annotations) + len(s.Labels)
+	for _, it := range s.Env {
+		n += len(it)
+	}
+	for _, it := range s.VolumeMounts {
+		n += len(it)
+	}
+	return n == 0
+}
+
+// legacy reports whether any item lacks a fingerprint: the status was
+// written before fingerprints, and inject rewrites it.
+func (s *Status) legacy() bool {
+	lists := []Items{s.Containers, s.InitContainers, s.Volumes, s.ImagePullSecrets, s.Annotations, s.Labels}
+	for _, m := range []map[string]Items{s.Env, s.VolumeMounts} {
+		for _, it := range m {
+			lists = append(lists, it)
+		}
+	}
+	for _, it := range lists {
+		for _, fp := range it {
+			if fp == "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Digest identifies the content of a list of sets. It covers only what the
@@ -61,9 +165,14 @@ func Digest(sets []*SidecarSet) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-func (s *Status) addTo(m *map[string][]string, container, item string) {
+func addTo(m *map[string]Items, container, item, fp string) {
 	if *m == nil {
-		*m = map[string][]string{}
+		*m = map[string]Items{}
 	}
-	(*m)[container] = append((*m)[container], item)
+	it := (*m)[container]
+	it.add(item, fp)
+	(*m)[container] = it
 }
+
+// names lists the sets for messages.
+func names(sets []string) string { return strings.Join(sets, ", ") }

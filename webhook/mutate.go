@@ -41,14 +41,14 @@ type Decision struct {
 // ignored, since the MutatingWebhookConfiguration selects namespaces.
 type Mutator struct {
 	// Injector returns the engine with the config in force, or nil when no
-	// valid config has been loaded. It must have KeepInjected and
-	// IgnoreSelector set (see NewInjector).
+	// valid config has been loaded. It must have Admission set (see
+	// NewInjector).
 	Injector func() *transformer.Injector
 }
 
 // NewInjector returns the engine configured for admission.
 func NewInjector(cfg *transformer.Config) *transformer.Injector {
-	return &transformer.Injector{Config: cfg, KeepInjected: true, IgnoreSelector: true}
+	return &transformer.Injector{Config: cfg, Admission: true}
 }
 
 const warningPrefix = "sidecar-injector: "

@@ -221,6 +221,7 @@ func readObjectMeta(s *nodejson.Scanner) (*ObjectMeta, error) {
 		return nil, err
 	}
 	m := &ObjectMeta{OK: true}
+	seenMeta := false
 	err := s.Object(func(key string) error {
 		switch key {
 		case "apiVersion", "kind":
@@ -232,6 +233,10 @@ func readObjectMeta(s *nodejson.Scanner) (*ObjectMeta, error) {
 			}
 			return err
 		case "metadata":
+			if seenMeta {
+				m.OK = false
+			}
+			seenMeta = true
 			if s.Null() {
 				return nil
 			}
@@ -262,9 +267,15 @@ func readObjectMeta(s *nodejson.Scanner) (*ObjectMeta, error) {
 					_, err := s.Delimit()
 					return err
 				}
+				if m.Annotations != nil {
+					m.OK = false // annotations twice: let the engine see and report it
+				}
 				m.Annotations = map[string]string{}
 				return s.Object(func(key string) error {
 					v, ok, err := s.String()
+					if _, dup := m.Annotations[key]; dup {
+						ok = false // which one counts? the engine reports it
+					}
 					m.OK = m.OK && ok
 					m.Annotations[key] = v
 					return err

@@ -264,7 +264,7 @@ func TestSkips(t *testing.T) {
 			transformer.OptedOut, "opted out"},
 		"injected at build time":       {inj, string(injected), transformer.AlreadyInjected, "already injected: nginx"},
 		"injected with another config": {other, string(injected), transformer.AlreadyInjected, "injected with another config"},
-		"the tutorial's status": {inj, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"true","sidecar-injector.io/status":"injected"}},"spec":{"containers":[{"name":"a","image":"a"}]}}`,
+		"the tutorial's status": {inj, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"true","sidecar-injector.io/status":"injected"}},"spec":{"containers":[{"name":"a","image":"a"},{"name":"sidecar-nginx","image":"nginx"}]}}`,
 			transformer.AlreadyInjected, "tutorial webhook"},
 	}
 	for name, c := range cases {
