@@ -77,18 +77,19 @@ func (in *Injector) believe(kind itemKind, name, fp string, present *yaml.Node) 
 		if in.Config.defines(kind, name) {
 			return ""
 		}
-		return fmt.Sprintf("the status annotation lists %s %q, which no sidecar set of the config defines, in the format of "+
-			"an earlier version (no fingerprints): nothing shows that sidecar-injector added it (the status may be copied or edited). "+
-			"If an earlier config added it, run inject once with that config (it rewrites the status with fingerprints), then with this one; "+
-			"otherwise remove it from the status", kind, name)
+		return fmt.Sprintf("the status annotation (written by an earlier version, without fingerprints) lists %s %q, which no sidecar set "+
+			"of the config defines, so nothing shows that sidecar-injector added it (the status may be copied or edited). Nothing was changed; "+
+			"if an earlier config added it, run inject once with that config (it rewrites the status with fingerprints), then with this one; "+
+			"else delete its entry from the status annotation", kind, name)
 	}
 	got, err := in.Config.fingerprintOf(kind, name, present)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("the status annotation lists %s %q as injected, but the pod's cannot be read as one: %v", kind, name, err)
 	case got != fp:
-		return fmt.Sprintf("the status annotation lists %s %q as injected (fingerprint %s), but the pod holds a different one (%s): "+
-			"it was edited by hand, or the status was copied from another workload; restore it, or remove it and its entry in the status", kind, name, fp, got)
+		return fmt.Sprintf("the status annotation lists %s %q as injected (fingerprint %s), but the pod's %s %q is not that one (%s): "+
+			"it was edited since, or the status was copied from another workload. Nothing was changed; restore the injected one, "+
+			"or delete its entry from the status annotation to keep the pod's own", kind, name, fp, kind, name, got)
 	}
 	return ""
 }

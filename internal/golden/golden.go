@@ -6,7 +6,7 @@
 //
 //	config.yaml    the injector config (required)
 //	input.yaml     the manifests (required)
-//	options.yaml   optional: annotationPrefix, uninject, roundTrip
+//	options.yaml   optional: annotationPrefix, uninject, roundTrip, webhook
 //	expected.yaml  the output, when the case succeeds
 //	report.txt     the per-resource report, when the case succeeds
 //	errors.txt     the errors, when the case fails
@@ -41,7 +41,13 @@ type Options struct {
 	// RoundTrip: uninject(expected) must give back input. On by default;
 	// off for cases where it cannot hold (onConflict: replace, prior status).
 	RoundTrip *bool `yaml:"roundTrip"`
+	// Webhook: false leaves the case out of the webhook front, where the
+	// design differs on purpose (the options file says why in a comment).
+	Webhook *bool `yaml:"webhook"`
 }
+
+// ForWebhook reports whether the webhook front runs the case.
+func (c *Case) ForWebhook() bool { return c.Options.Webhook == nil || *c.Options.Webhook }
 
 // Case is one directory of testdata/cases.
 type Case struct {
