@@ -11,6 +11,7 @@ cache="$(go env GOCACHE)/fuzz"
 targets=(
   "./transformer FuzzInject"
   "./transformer FuzzLoadConfig"
+  "./transformer FuzzStatus"
   "./manifest FuzzParse"
   "./webhook FuzzAdmit"
   "./webhook/internal/nodejson FuzzDecode"

@@ -191,3 +191,156 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStatus: whatever a status annotation says, inject and uninject never
+// remove or change an item of the pod unless the status lists it with a
+// fingerprint that fits (or, in the earlier format, under a name a set of
+// the config defines). The pod and the status are both fuzzed.
+func FuzzStatus(f *testing.F) {
+	cfg, err := LoadConfig([]byte(fuzzConfig), "fuzz-config.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	pod := `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations: {sidecar-injector.io/inject: "true", team: a}
+  labels: {app: a, logging: "on"}
+spec:
+  containers:
+  - {name: app, image: app:1, env: [{name: A, value: "1"}], volumeMounts: [{name: data, mountPath: /data}]}
+  - {name: sidecar-nginx, image: nginx:1.12.2, volumeMounts: [{name: nginx-conf, mountPath: /etc/nginx}]}
+  volumes: [{name: data, emptyDir: {}}, {name: nginx-conf, configMap: {name: nginx-configmap}}]
+  imagePullSecrets: [{name: mine}]
+`
+	for _, st := range []string{
+		`{"sets":["nginx"],"digest":"x","containers":["app","sidecar-nginx"],"volumes":["data","nginx-conf"]}`,
+		`{"sets":["nginx"],"digest":"x","containers":{"app":"000000000000","sidecar-nginx":"3c0a939f62e7"},"volumes":{"data":""}}`,
+		`{"sets":[],"digest":"","env":{"app":{"A":""}},"volumeMounts":{"app":["/data"]},"labels":["app","logging"],"annotations":["team"]}`,
+		`{"sets":["logs"],"digest":"x","imagePullSecrets":["mine","regcred"],"keep":{"spec.volumes":"[]"}}`,
+		`injected`,
+	} {
+		f.Add(st, []byte(pod))
+	}
+	f.Fuzz(func(t *testing.T, status string, podYAML []byte) {
+		if len(podYAML) > 16<<10 || len(status) > 4<<10 {
+			return
+		}
+		rn, err := yaml.Parse(string(podYAML))
+		if err != nil || rn.YNode().Kind != yaml.MappingNode || hasAliases(rn.YNode()) {
+			return
+		}
+		if err := rn.PipeE(yaml.SetAnnotation("sidecar-injector.io/status", status)); err != nil {
+			return
+		}
+		before, full := podItems(rn.YNode())
+		st, _ := ParseStatus(status)
+		for _, uninject := range []bool{false, true} {
+			work := yaml.NewRNode(copyNode(rn.YNode()))
+			if _, err := (&Injector{Config: cfg, Uninject: uninject}).Apply(work, "fuzz.yaml"); err != nil {
+				continue
+			}
+			after, _ := podItems(work.YNode())
+			for ref, fp := range before {
+				if removable(cfg, st, ref, fp, full[ref]) {
+					continue
+				}
+				if got, ok := after[ref]; !ok || got != fp {
+					t.Fatalf("uninject=%v removed or changed %s %s (fingerprint %s -> %q) that the status %q does not back\npod:\n%s",
+						uninject, ref.kind, ref.name, fp, got, status, podYAML)
+				}
+			}
+		}
+	})
+}
+
+// podRef names an item of a pod; for env and mounts, with the container.
+type podRef struct {
+	kind       itemKind
+	name, list string
+}
+
+// podItems fingerprints every item of a pod. A container is taken without
+// its env and mounts, which are items of their own; full holds the
+// fingerprints of whole containers.
+func podItems(pod *yaml.Node) (out, full map[podRef]string) {
+	out, full = map[podRef]string{}, map[podRef]string{}
+	spec := mapGet(pod, "spec")
+	for _, list := range []string{"containers", "initContainers", "volumes", "imagePullSecrets"} {
+		kind := map[string]itemKind{"containers": kindContainer, "initContainers": kindContainer, "volumes": kindVolume, "imagePullSecrets": kindPullSecret}[list]
+		for _, it := range seqItems(mapGet(spec, list)) {
+			n := it
+			if kind == kindContainer && it.Kind == yaml.MappingNode {
+				n = copyNode(it)
+				mapDelete(n, "env")
+				mapDelete(n, "volumeMounts")
+				for _, sub := range []struct {
+					key   string
+					kind  itemKind
+					field string
+				}{{"env", kindEnv, "name"}, {"volumeMounts", kindMount, "mountPath"}} {
+					for _, e := range seqItems(mapGet(it, sub.key)) {
+						fp, _ := fingerprintItem(sub.kind, e)
+						out[podRef{sub.kind, scalarString(mapGet(e, sub.field)), list + "/" + itemName(it)}] = fp
+					}
+				}
+			}
+			fp, _ := fingerprintItem(kind, n)
+			out[podRef{kind, itemName(it), list}] = fp
+			full[podRef{kind, itemName(it), list}], _ = fingerprintItem(kind, it)
+		}
+	}
+	meta := mapGet(pod, "metadata")
+	for _, f := range []struct {
+		key  string
+		kind itemKind
+	}{{"annotations", kindAnnotation}, {"labels", kindLabel}} {
+		m := mapGet(meta, f.key)
+		for i := 0; m != nil && m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
+			if k := m.Content[i].Value; k != "sidecar-injector.io/status" {
+				out[podRef{f.kind, k, f.key}] = fingerprintPair(f.kind, k, scalarString(m.Content[i+1]))
+			}
+		}
+	}
+	return out, full
+}
+
+// removable reports whether a status backs the removal of an item: it
+// lists it with a fingerprint that fits the whole item (for a container,
+// fullFP, with its env and mounts), or in the earlier format under a name
+// the config defines.
+func removable(cfg *Config, st *Status, ref podRef, fp, fullFP string) bool {
+	if st == nil {
+		return false
+	}
+	var items Items
+	switch {
+	case ref.kind == kindEnv:
+		items = st.Env[strings.TrimPrefix(ref.list, "containers/")]
+	case ref.kind == kindMount:
+		items = st.VolumeMounts[strings.TrimPrefix(ref.list, "containers/")]
+	case ref.list == "containers":
+		items = st.Containers
+	case ref.list == "initContainers":
+		items = st.InitContainers
+	case ref.list == "volumes":
+		items = st.Volumes
+	case ref.list == "imagePullSecrets":
+		items = st.ImagePullSecrets
+	case ref.list == "annotations":
+		items = st.Annotations
+	case ref.list == "labels":
+		items = st.Labels
+	}
+	want, listed := items[ref.name]
+	switch {
+	case !listed:
+		return false
+	case want == "":
+		return cfg.defines(ref.kind, ref.name)
+	case ref.kind == kindContainer:
+		return want == fullFP
+	}
+	return want == fp
+}
