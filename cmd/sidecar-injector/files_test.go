@@ -4,7 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/filetx"
+	"github.com/sidecar-injector/sidecar-injector/internal/filetx/filetxtest"
 )
 
 // The file-handling cases of the CLI that need no privileges: symlinks,
@@ -214,6 +218,37 @@ func TestOutputThroughSymlink(t *testing.T) {
 	}
 	if st, _ := os.Stat("out/real.yaml"); st.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v, want 0640", st.Mode().Perm())
+	}
+	noTempFiles(t, ".")
+}
+
+// useFS makes --in-place and -o write through fsys for the test.
+func useFS(t *testing.T, fsys filetx.FS) {
+	old := writeFS
+	writeFS = fsys
+	t.Cleanup(func() { writeFS = old })
+}
+
+// TestInPlaceRenameFailsPartway: when a rename fails after another
+// succeeded (rare: the directory went read-only, a disk error), the report
+// names what was written and what was not, never "nothing written".
+func TestInPlaceRenameFailsPartway(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeFile(t, "config.yaml", nginxConfig)
+	writeFile(t, "m/a.yaml", goodDeployment)
+	writeFile(t, "m/b.yaml", goodDeployment)
+	useFS(t, &filetxtest.FaultFS{Before: func(op, name string) error {
+		if op == "rename" && strings.HasSuffix(name, "b.yaml") {
+			return syscall.EIO
+		}
+		return nil
+	}})
+	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "m", "--in-place")
+	if code != 1 || !strings.Contains(stderr, "error: m/b.yaml: rename ") || !strings.HasSuffix(stderr, "sidecar-injector: written: m/a.yaml; not written: m/b.yaml\n") || strings.Contains(stderr, "nothing written") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if readFile(t, "m/a.yaml") != injected(t) || readFile(t, "m/b.yaml") != goodDeployment {
+		t.Error("the files do not hold what the report says")
 	}
 	noTempFiles(t, ".")
 }

@@ -295,6 +295,18 @@ func cleanup(fsys FS, plan []*staged) error {
 // a regular file (a pipe, a terminal, /dev/stdout) is written into instead:
 // it cannot be replaced, and there is nothing to keep.
 func WriteFile(ctx context.Context, fsys FS, name string, data []byte, read *Snapshot) error {
+	// Stat before resolving: /dev/stdout's link leads to "pipe:[...]"
+	if st, err := fsys.Stat(name); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		f, err := fsys.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	path, err := filepath.EvalSymlinks(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		if st, lerr := os.Lstat(name); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
@@ -303,17 +315,6 @@ func WriteFile(ctx context.Context, fsys FS, name string, data []byte, read *Sna
 		path, err = name, nil // a new file
 	}
 	if err != nil {
-		return err
-	}
-	if st, err := fsys.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
-		f, err := fsys.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
 		return err
 	}
 	return Commit(ctx, fsys, []Change{{Name: name, Path: path, Data: data, Read: read}})

@@ -1,4 +1,4 @@
-package filetx
+package filetx_test
 
 import (
 	"context"
@@ -9,91 +9,16 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/filetx"
+	"github.com/sidecar-injector/sidecar-injector/internal/filetx/filetxtest"
 )
-
-// faultFS is the OS file system with a hook before every operation: the
-// hook can fail it (a full disk, a refused rename) or act at that moment
-// (edit a target, cancel the context).
-type faultFS struct {
-	OS
-	before func(op, name string) error
-}
-
-func (f *faultFS) hook(op, name string) error {
-	if f.before == nil {
-		return nil
-	}
-	return f.before(op, name)
-}
-
-func (f *faultFS) Stat(name string) (fs.FileInfo, error) {
-	if err := f.hook("stat", name); err != nil {
-		return nil, err
-	}
-	return f.OS.Stat(name)
-}
-
-func (f *faultFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	op := "open"
-	if flag&os.O_CREATE != 0 {
-		op = "create"
-	}
-	if err := f.hook(op, name); err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	file, err := f.OS.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{file, f}, nil
-}
-
-func (f *faultFS) Rename(oldpath, newpath string) error {
-	if err := f.hook("rename", newpath); err != nil {
-		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
-	}
-	return f.OS.Rename(oldpath, newpath)
-}
-
-func (f *faultFS) Remove(name string) error {
-	if err := f.hook("remove", name); err != nil {
-		return &fs.PathError{Op: "remove", Path: name, Err: err}
-	}
-	return f.OS.Remove(name)
-}
-
-type faultFile struct {
-	File
-	fs *faultFS
-}
-
-func (f *faultFile) Write(p []byte) (int, error) {
-	if err := f.fs.hook("write", f.Name()); err != nil {
-		return 0, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
-	}
-	return f.File.Write(p)
-}
-
-func (f *faultFile) Sync() error {
-	if err := f.fs.hook("sync", f.Name()); err != nil {
-		return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
-	}
-	return f.File.Sync()
-}
-
-func (f *faultFile) Close() error {
-	if err := f.fs.hook("close", f.Name()); err != nil {
-		f.File.Close()
-		return err
-	}
-	return f.File.Close()
-}
 
 // tree is two files in two directories, read as a run would read them.
 type tree struct {
 	dir     string
 	a, b    string // their paths
-	changes []Change
+	changes []filetx.Change
 }
 
 const oldA, oldB, newA, newB = "a: 1\n", "b: 1\n", "a: 2 # new\n", "b: 2 # new\n"
@@ -116,7 +41,7 @@ func newTree(t *testing.T) *tree {
 			t.Fatal(err)
 		}
 		old, _ := os.ReadFile(c.path)
-		tr.changes = append(tr.changes, Change{Name: filepath.Base(c.path), Path: c.path, Data: []byte(c.data), Read: &Snapshot{Data: old, Info: st}})
+		tr.changes = append(tr.changes, filetx.Change{Name: filepath.Base(c.path), Path: c.path, Data: []byte(c.data), Read: &filetx.Snapshot{Data: old, Info: st}})
 	}
 	return tr
 }
@@ -143,7 +68,7 @@ func isTemp(name, of string) bool {
 
 func TestCommit(t *testing.T) {
 	tr := newTree(t)
-	if err := Commit(context.Background(), OS{}, tr.changes); err != nil {
+	if err := filetx.Commit(context.Background(), filetx.OS{}, tr.changes); err != nil {
 		t.Fatal(err)
 	}
 	tr.holds(t, newA, newB)
@@ -216,8 +141,8 @@ func TestCommitFailsBeforeRenames(t *testing.T) {
 			tr := newTree(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			err := Commit(ctx, &faultFS{before: tc.fault(tr, cancel)}, tr.changes)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !NothingWritten(err) {
+			err := filetx.Commit(ctx, &filetxtest.FaultFS{Before: tc.fault(tr, cancel)}, tr.changes)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !filetx.NothingWritten(err) {
 				t.Fatalf("error %v, want one mentioning %q, with nothing written", err, tc.want)
 			}
 			tr.holds(t, oldA, oldB)
@@ -253,7 +178,7 @@ func TestCommitChangedMeanwhile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tr := newTree(t)
 			var after string
-			fsys := &faultFS{before: func(op, name string) error {
+			fsys := &filetxtest.FaultFS{Before: func(op, name string) error {
 				if op == "close" && isTemp(name, "b.yaml") { // all staged
 					edit(t, tr.a)
 					b, _ := os.ReadFile(tr.a)
@@ -261,8 +186,8 @@ func TestCommitChangedMeanwhile(t *testing.T) {
 				}
 				return nil
 			}}
-			err := Commit(context.Background(), fsys, tr.changes)
-			if err == nil || !strings.Contains(err.Error(), "a.yaml: changed since it was read") || !NothingWritten(err) {
+			err := filetx.Commit(context.Background(), fsys, tr.changes)
+			if err == nil || !strings.Contains(err.Error(), "a.yaml: changed since it was read") || !filetx.NothingWritten(err) {
 				t.Fatalf("error %v", err)
 			}
 			tr.holds(t, after, oldB)
@@ -274,15 +199,15 @@ func TestCommitChangedMeanwhile(t *testing.T) {
 // written and which were not, and no temporary file is left.
 func TestCommitRenameFailsPartway(t *testing.T) {
 	tr := newTree(t)
-	fsys := &faultFS{before: func(op, name string) error {
+	fsys := &filetxtest.FaultFS{Before: func(op, name string) error {
 		if op == "rename" && name == tr.b {
 			return syscall.EIO
 		}
 		return nil
 	}}
-	err := Commit(context.Background(), fsys, tr.changes)
-	var inc *IncompleteError
-	if !errors.As(err, &inc) || NothingWritten(err) {
+	err := filetx.Commit(context.Background(), fsys, tr.changes)
+	var inc *filetx.IncompleteError
+	if !errors.As(err, &inc) || filetx.NothingWritten(err) {
 		t.Fatalf("error %v, want an IncompleteError", err)
 	}
 	if got := inc.Describe(); got != "written: a.yaml; not written: b.yaml" {
@@ -297,14 +222,14 @@ func TestCommitInterruptedDuringRenames(t *testing.T) {
 	tr := newTree(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fsys := &faultFS{before: func(op, name string) error {
+	fsys := &filetxtest.FaultFS{Before: func(op, name string) error {
 		if op == "rename" && name == tr.a {
 			cancel()
 		}
 		return nil
 	}}
-	err := Commit(ctx, fsys, tr.changes)
-	var inc *IncompleteError
+	err := filetx.Commit(ctx, fsys, tr.changes)
+	var inc *filetx.IncompleteError
 	if !errors.As(err, &inc) || !strings.Contains(err.Error(), "interrupted") || inc.Describe() != "written: a.yaml, b.yaml" {
 		t.Fatalf("error %v", err)
 	}
@@ -314,14 +239,14 @@ func TestCommitInterruptedDuringRenames(t *testing.T) {
 // TestCommitDirSyncFails: written, but not known to be durable: said so.
 func TestCommitDirSyncFails(t *testing.T) {
 	tr := newTree(t)
-	fsys := &faultFS{before: func(op, name string) error {
+	fsys := &filetxtest.FaultFS{Before: func(op, name string) error {
 		if op == "open" && name == filepath.Dir(tr.b) {
 			return syscall.EIO
 		}
 		return nil
 	}}
-	err := Commit(context.Background(), fsys, tr.changes)
-	var inc *IncompleteError
+	err := filetx.Commit(context.Background(), fsys, tr.changes)
+	var inc *filetx.IncompleteError
 	if !errors.As(err, &inc) || !strings.Contains(err.Error(), "b.yaml: written, but syncing its directory failed") || len(inc.Written) != 2 {
 		t.Fatalf("error %v", err)
 	}
@@ -332,7 +257,7 @@ func TestCommitDirSyncFails(t *testing.T) {
 // named, never silently left.
 func TestCommitCleanupFails(t *testing.T) {
 	tr := newTree(t)
-	fsys := &faultFS{before: func(op, name string) error {
+	fsys := &filetxtest.FaultFS{Before: func(op, name string) error {
 		switch {
 		case op == "write" && isTemp(name, "b.yaml"):
 			return syscall.ENOSPC
@@ -341,7 +266,7 @@ func TestCommitCleanupFails(t *testing.T) {
 		}
 		return nil
 	}}
-	err := Commit(context.Background(), fsys, tr.changes)
+	err := filetx.Commit(context.Background(), fsys, tr.changes)
 	if err == nil || !strings.Contains(err.Error(), "temporary file left behind: remove "+filepath.Dir(tr.a)+"/.a.yaml.tmp-") {
 		t.Fatalf("error %v", err)
 	}
@@ -354,13 +279,13 @@ func TestCommitRefusesHardLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := 0
-	fsys := &faultFS{before: func(op, name string) error {
+	fsys := &filetxtest.FaultFS{Before: func(op, name string) error {
 		if op == "create" {
 			created++
 		}
 		return nil
 	}}
-	err := Commit(context.Background(), fsys, tr.changes)
+	err := filetx.Commit(context.Background(), fsys, tr.changes)
 	if err == nil || !strings.Contains(err.Error(), "b.yaml: has 2 hard links") || created != 0 {
 		t.Fatalf("error %v, %d files created", err, created)
 	}
@@ -378,7 +303,7 @@ func TestWriteFile(t *testing.T) {
 	if err := os.Symlink("real.yaml", link); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(context.Background(), OS{}, link, []byte("new\n"), nil); err != nil {
+	if err := filetx.WriteFile(context.Background(), filetx.OS{}, link, []byte("new\n"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Lstat(link); st.Mode()&fs.ModeSymlink == 0 {
@@ -392,7 +317,7 @@ func TestWriteFile(t *testing.T) {
 	}
 
 	fresh := filepath.Join(dir, "fresh.yaml")
-	if err := WriteFile(context.Background(), OS{}, fresh, []byte("x\n"), nil); err != nil {
+	if err := filetx.WriteFile(context.Background(), filetx.OS{}, fresh, []byte("x\n"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(fresh); string(b) != "x\n" {
@@ -403,12 +328,12 @@ func TestWriteFile(t *testing.T) {
 	if err := os.Symlink("missing/file.yaml", broken); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(context.Background(), OS{}, broken, []byte("x\n"), nil); err == nil || !strings.Contains(err.Error(), "symlink to a missing file") {
+	if err := filetx.WriteFile(context.Background(), filetx.OS{}, broken, []byte("x\n"), nil); err == nil || !strings.Contains(err.Error(), "symlink to a missing file") {
 		t.Errorf("broken link: %v", err)
 	}
 
 	// a device is written into, never replaced
-	if err := WriteFile(context.Background(), OS{}, os.DevNull, []byte("x\n"), nil); err != nil {
+	if err := filetx.WriteFile(context.Background(), filetx.OS{}, os.DevNull, []byte("x\n"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(os.DevNull); err != nil || st.Mode()&fs.ModeDevice == 0 {

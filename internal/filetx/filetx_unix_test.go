@@ -1,15 +1,19 @@
 //go:build unix
 
-package filetx
+package filetx_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/filetx"
 )
 
 // TestCommitKeepsOwnerAndMode: as root, owner, group, permissions and the
@@ -34,7 +38,7 @@ func TestCommitKeepsOwnerAndMode(t *testing.T) {
 	for i := range tr.changes { // read after the chown: same inode, same bytes
 		tr.changes[i].Read.Info, _ = os.Stat(tr.changes[i].Path)
 	}
-	if err := Commit(context.Background(), OS{}, tr.changes); err != nil {
+	if err := filetx.Commit(context.Background(), filetx.OS{}, tr.changes); err != nil {
 		t.Fatal(err)
 	}
 	tr.holds(t, newA, newB)
@@ -59,8 +63,8 @@ func TestCommitOwnerNotKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.changes[1].Read.Info, _ = os.Stat(tr.b)
-	err := Commit(context.Background(), chownRefused{OS{}}, tr.changes)
-	if err == nil || !strings.Contains(err.Error(), "b.yaml: cannot keep its owner 1234:5678") || !NothingWritten(err) {
+	err := filetx.Commit(context.Background(), chownRefused{filetx.OS{}}, tr.changes)
+	if err == nil || !strings.Contains(err.Error(), "b.yaml: cannot keep its owner 1234:5678") || !filetx.NothingWritten(err) {
 		t.Fatalf("error %v", err)
 	}
 	tr.holds(t, oldA, oldB)
@@ -68,9 +72,9 @@ func TestCommitOwnerNotKept(t *testing.T) {
 
 // chownRefused is an FS whose files refuse Chown, as the kernel does to a
 // process that is not root.
-type chownRefused struct{ FS }
+type chownRefused struct{ filetx.FS }
 
-func (c chownRefused) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+func (c chownRefused) OpenFile(name string, flag int, perm fs.FileMode) (filetx.File, error) {
 	f, err := c.FS.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
@@ -78,7 +82,7 @@ func (c chownRefused) OpenFile(name string, flag int, perm fs.FileMode) (File, e
 	return noChown{f}, nil
 }
 
-type noChown struct{ File }
+type noChown struct{ filetx.File }
 
 func (noChown) Chown(int, int) error { return syscall.EPERM }
 
@@ -88,7 +92,7 @@ func TestCommitNewFileUmask(t *testing.T) {
 	old := syscall.Umask(0o027)
 	defer syscall.Umask(old)
 	path := filepath.Join(t.TempDir(), "out.yaml")
-	if err := Commit(context.Background(), OS{}, []Change{{Name: "out.yaml", Path: path, Data: []byte("x\n")}}); err != nil {
+	if err := filetx.Commit(context.Background(), filetx.OS{}, []filetx.Change{{Name: "out.yaml", Path: path, Data: []byte("x\n")}}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(path); st.Mode() != 0o640 {
@@ -102,7 +106,7 @@ func TestCommitNotRegular(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := Commit(context.Background(), OS{}, []Change{{Name: "pipe.yaml", Path: path, Data: []byte("x\n")}})
+	err := filetx.Commit(context.Background(), filetx.OS{}, []filetx.Change{{Name: "pipe.yaml", Path: path, Data: []byte("x\n")}})
 	if err == nil || !strings.Contains(err.Error(), "pipe.yaml: not a regular file") {
 		t.Fatalf("error %v", err)
 	}
@@ -127,14 +131,14 @@ func TestCommitDiskFullTmpfs(t *testing.T) {
 	if err := os.WriteFile(big, []byte(bigData), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var changes []Change
+	var changes []filetx.Change
 	for _, c := range []struct{ path, data string }{{small, "s: 2\n"}, {big, bigData + "\n"}} {
 		st, _ := os.Stat(c.path)
 		old, _ := os.ReadFile(c.path)
-		changes = append(changes, Change{Name: filepath.Base(c.path), Path: c.path, Data: []byte(c.data), Read: &Snapshot{old, st}})
+		changes = append(changes, filetx.Change{Name: filepath.Base(c.path), Path: c.path, Data: []byte(c.data), Read: &filetx.Snapshot{old, st}})
 	}
-	err := Commit(context.Background(), OS{}, changes)
-	if err == nil || !strings.Contains(err.Error(), "big.yaml: write") || !strings.Contains(err.Error(), "no space left on device") || !NothingWritten(err) {
+	err := filetx.Commit(context.Background(), filetx.OS{}, changes)
+	if err == nil || !strings.Contains(err.Error(), "big.yaml: write") || !strings.Contains(err.Error(), "no space left on device") || !filetx.NothingWritten(err) {
 		t.Fatalf("error %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -143,5 +147,26 @@ func TestCommitDiskFullTmpfs(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(small); string(b) != "s: 1\n" {
 		t.Errorf("small.yaml holds %q", b)
+	}
+}
+
+// TestWriteFileToPipeLink: -o /dev/stdout when stdout is a pipe: the link
+// leads to "pipe:[...]", which is no path; the pipe is written into.
+func TestWriteFileToPipeLink(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	name := fmt.Sprintf("/proc/self/fd/%d", w.Fd())
+	if _, err := os.Stat(name); err != nil {
+		t.Skipf("no %s here: %v", name, err)
+	}
+	done := make(chan string)
+	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
+	err = filetx.WriteFile(context.Background(), filetx.OS{}, name, []byte("x: 1\n"), nil)
+	w.Close()
+	if got := <-done; err != nil || got != "x: 1\n" {
+		t.Fatalf("error %v, read %q", err, got)
 	}
 }
