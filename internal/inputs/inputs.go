@@ -243,9 +243,10 @@ func (b *Budget) ReadFile(name, path string) ([]byte, fs.FileInfo, error) {
 
 // Read reads r to its end within the budget, or fails with a LimitError as
 // soon as it would go past it: it reads at most one byte more than the
-// budget, whatever r is (a pipe, /dev/zero), and holds at most about 1.5
-// times the budget meanwhile. sizeHint, the size a file reports, only
-// sizes the first buffer: a file can grow, and a device reports 0.
+// budget, whatever r is (a pipe, /dev/zero). The buffer doubles, so while
+// it grows it holds at most about twice the budget (once, for a regular
+// file whose size is right). sizeHint, the size a file reports, only sizes
+// the first buffer: a file can grow, and a device reports 0.
 func (b *Budget) Read(name string, r io.Reader, sizeHint int64) ([]byte, error) {
 	limit := b.left + 1 // one byte more tells "over" from "exactly at" the limit
 	size := int64(64 << 10)
