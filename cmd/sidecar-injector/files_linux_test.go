@@ -241,7 +241,7 @@ func TestFIFOInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, stderr, code = runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "m")
-	if code != 1 || !strings.Contains(stderr, "m/b.yaml: not a regular file") {
+	if code != 1 || !strings.Contains(stderr, "m/b.yaml: not a regular file (a named pipe)") {
 		t.Errorf("FIFO in a directory: exit %d, stderr %q", code, stderr)
 	}
 	_, stderr, code = runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "/dev/zero", "--in-place")

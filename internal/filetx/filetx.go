@@ -107,8 +107,10 @@ func planOne(fsys FS, c Change) (*staged, error) {
 		return nil, fmt.Errorf("%s: removed since it was read", c.Name)
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", c.Name, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("%s: is a directory", c.Name)
 	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("%s: not a regular file (%v): cannot be replaced", c.Name, st.Mode().Type())
+		return nil, fmt.Errorf("%s: not a regular file: cannot be replaced", c.Name)
 	}
 	s.exists = true
 	s.mode = st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)

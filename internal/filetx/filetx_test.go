@@ -332,6 +332,10 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("broken link: %v", err)
 	}
 
+	if err := filetx.WriteFile(context.Background(), filetx.OS{}, dir, []byte("x\n"), nil); err == nil || !strings.HasSuffix(err.Error(), ": is a directory") {
+		t.Errorf("directory: %v", err)
+	}
+
 	// a device is written into, never replaced
 	if err := filetx.WriteFile(context.Background(), filetx.OS{}, os.DevNull, []byte("x\n"), nil); err != nil {
 		t.Fatal(err)

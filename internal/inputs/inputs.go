@@ -142,7 +142,7 @@ func (f *finder) walk(name, real string, st fs.FileInfo) error {
 		default:
 			// reading a pipe or a device found in a tree could block or
 			// never end; named with -f it is read as a stream
-			return fmt.Errorf("%s: not a regular file (%v); name it with -f to read it", childName, st.Mode().Type())
+			return fmt.Errorf("%s: not a regular file (%s); name it with -f to read it", childName, kind(st.Mode()))
 		}
 	}
 	return nil
@@ -159,6 +159,19 @@ func (f *finder) inRoots(path string) bool {
 		}
 	}
 	return false
+}
+
+// kind names what a file that is not regular is.
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
 }
 
 // resolve returns the absolute path of arg with every symlink resolved.
