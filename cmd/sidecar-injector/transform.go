@@ -83,30 +83,30 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 
 func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := transformFlags(mode, args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case err != nil:
+		err = usageError{err}
+	default:
+		err = o.run(stdin, stdout, stderr)
 	}
 	var usage usageError
-	if err == nil {
-		err = o.run(stdin, stdout, stderr)
-		if errors.As(err, &usage) {
-			err = usage.error
-		}
-	} else {
-		usage.error = err
-	}
+	var incomplete *filetx.IncompleteError
 	switch {
 	case err == nil:
 		return 0
-	case usage.error != nil:
-		fmt.Fprintf(stderr, "sidecar-injector %s: %v (see -h)\n", mode, err)
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "sidecar-injector %s: %v (see -h)\n", mode, usage.error)
 		return 2
+	case errors.As(err, &incomplete):
+		err = incomplete.Err
 	}
 	for _, e := range transformer.ErrorList(err) {
 		fmt.Fprintf(stderr, "error: %v\n", e)
 	}
-	var incomplete *filetx.IncompleteError
-	if errors.As(err, &incomplete) && !filetx.NothingWritten(err) {
+	// the last line says what happened to the files
+	if incomplete != nil && len(incomplete.Written) > 0 {
 		fmt.Fprintf(stderr, "sidecar-injector: %s\n", incomplete.Describe())
 	} else {
 		fmt.Fprintln(stderr, "sidecar-injector: nothing written")

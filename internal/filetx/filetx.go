@@ -322,13 +322,6 @@ func WriteFile(ctx context.Context, fsys FS, name string, data []byte, read *Sna
 	return Commit(ctx, fsys, []Change{{Name: name, Path: path, Data: data, Read: read}})
 }
 
-// NothingWritten reports whether err, from Commit or WriteFile, left every
-// target as it was.
-func NothingWritten(err error) bool {
-	var inc *IncompleteError
-	return !errors.As(err, &inc) || len(inc.Written) == 0
-}
-
 // Describe is a one-line account of what an IncompleteError wrote.
 func (e *IncompleteError) Describe() string {
 	s := "written: " + strings.Join(e.Written, ", ")

@@ -62,6 +62,13 @@ func (tr *tree) holds(t *testing.T, wantA, wantB string) {
 	})
 }
 
+// nothingWritten reports whether err left every target as it was: any
+// error but an IncompleteError that wrote something.
+func nothingWritten(err error) bool {
+	var inc *filetx.IncompleteError
+	return !errors.As(err, &inc) || len(inc.Written) == 0
+}
+
 func isTemp(name, of string) bool {
 	return strings.HasPrefix(filepath.Base(name), "."+of+".tmp-")
 }
@@ -142,7 +149,7 @@ func TestCommitFailsBeforeRenames(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			err := filetx.Commit(ctx, &filetxtest.FaultFS{Before: tc.fault(tr, cancel)}, tr.changes)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !filetx.NothingWritten(err) {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !nothingWritten(err) {
 				t.Fatalf("error %v, want one mentioning %q, with nothing written", err, tc.want)
 			}
 			tr.holds(t, oldA, oldB)
@@ -187,7 +194,7 @@ func TestCommitChangedMeanwhile(t *testing.T) {
 				return nil
 			}}
 			err := filetx.Commit(context.Background(), fsys, tr.changes)
-			if err == nil || !strings.Contains(err.Error(), "a.yaml: changed since it was read") || !filetx.NothingWritten(err) {
+			if err == nil || !strings.Contains(err.Error(), "a.yaml: changed since it was read") || !nothingWritten(err) {
 				t.Fatalf("error %v", err)
 			}
 			tr.holds(t, after, oldB)
@@ -207,7 +214,7 @@ func TestCommitRenameFailsPartway(t *testing.T) {
 	}}
 	err := filetx.Commit(context.Background(), fsys, tr.changes)
 	var inc *filetx.IncompleteError
-	if !errors.As(err, &inc) || filetx.NothingWritten(err) {
+	if !errors.As(err, &inc) || nothingWritten(err) {
 		t.Fatalf("error %v, want an IncompleteError", err)
 	}
 	if got := inc.Describe(); got != "written: a.yaml; not written: b.yaml" {

@@ -64,7 +64,7 @@ func TestCommitOwnerNotKept(t *testing.T) {
 	}
 	tr.changes[1].Read.Info, _ = os.Stat(tr.b)
 	err := filetx.Commit(context.Background(), chownRefused{filetx.OS{}}, tr.changes)
-	if err == nil || !strings.Contains(err.Error(), "b.yaml: cannot keep its owner 1234:5678") || !filetx.NothingWritten(err) {
+	if err == nil || !strings.Contains(err.Error(), "b.yaml: cannot keep its owner 1234:5678") || !nothingWritten(err) {
 		t.Fatalf("error %v", err)
 	}
 	tr.holds(t, oldA, oldB)
@@ -138,7 +138,7 @@ func TestCommitDiskFullTmpfs(t *testing.T) {
 		changes = append(changes, filetx.Change{Name: filepath.Base(c.path), Path: c.path, Data: []byte(c.data), Read: &filetx.Snapshot{old, st}})
 	}
 	err := filetx.Commit(context.Background(), filetx.OS{}, changes)
-	if err == nil || !strings.Contains(err.Error(), "big.yaml: write") || !strings.Contains(err.Error(), "no space left on device") || !filetx.NothingWritten(err) {
+	if err == nil || !strings.Contains(err.Error(), "big.yaml: write") || !strings.Contains(err.Error(), "no space left on device") || !nothingWritten(err) {
 		t.Fatalf("error %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
