@@ -72,6 +72,15 @@ type IncompleteError struct {
 func (e *IncompleteError) Error() string { return e.Err.Error() }
 func (e *IncompleteError) Unwrap() error { return e.Err }
 
+// Describe is a one-line account of what an IncompleteError wrote.
+func (e *IncompleteError) Describe() string {
+	s := "written: " + strings.Join(e.Written, ", ")
+	if len(e.NotWritten) > 0 {
+		s += "; not written: " + strings.Join(e.NotWritten, ", ")
+	}
+	return s
+}
+
 // staged is a change on its way: its target's state and its temporary file.
 type staged struct {
 	Change
@@ -320,13 +329,4 @@ func WriteFile(ctx context.Context, fsys FS, name string, data []byte, read *Sna
 		return err
 	}
 	return Commit(ctx, fsys, []Change{{Name: name, Path: path, Data: data, Read: read}})
-}
-
-// Describe is a one-line account of what an IncompleteError wrote.
-func (e *IncompleteError) Describe() string {
-	s := "written: " + strings.Join(e.Written, ", ")
-	if len(e.NotWritten) > 0 {
-		s += "; not written: " + strings.Join(e.NotWritten, ", ")
-	}
-	return s
 }
