@@ -2,16 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"os/signal"
 	"slices"
-	"strings"
+	"syscall"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/filetx"
+	"github.com/sidecar-injector/sidecar-injector/internal/inputs"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
@@ -80,36 +83,80 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 
 func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := transformFlags(mode, args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case err != nil:
+		err = usageError{err}
+	default:
+		err = o.run(stdin, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "sidecar-injector %s: %v (see -h)\n", mode, err)
+	var usage usageError
+	var incomplete *filetx.IncompleteError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "sidecar-injector %s: %v (see -h)\n", mode, usage.error)
 		return 2
+	case errors.As(err, &incomplete):
+		err = incomplete.Err
 	}
-	if err := o.run(stdin, stdout, stderr); err != nil {
-		for _, e := range transformer.ErrorList(err) {
-			fmt.Fprintf(stderr, "error: %v\n", e)
-		}
+	for _, e := range transformer.ErrorList(err) {
+		fmt.Fprintf(stderr, "error: %v\n", e)
+	}
+	// the last line says what happened to the files
+	if incomplete != nil && len(incomplete.Written) > 0 {
+		fmt.Fprintf(stderr, "sidecar-injector: %s\n", incomplete.Describe())
+	} else {
 		fmt.Fprintln(stderr, "sidecar-injector: nothing written")
-		return 1
 	}
-	return 0
+	return 1
+}
+
+// usageError is a bad combination of flags and files found only on
+// looking at the files (exit code 2).
+type usageError struct{ error }
+
+// manifestExts are the names a directory walk takes.
+var manifestExts = []string{".yaml", ".yml"}
+
+// writeFS is where --in-place and -o write; tests replace it to inject
+// faults. No flag reaches it.
+var writeFS filetx.FS = filetx.OS{}
+
+// source is one input, parsed, with what is needed to write it back.
+type source struct {
+	*manifest.Stream
+	input inputs.Input
+	read  *filetx.Snapshot // nil for stdin and streams
 }
 
 func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, err := o.loadConfig()
+	files, err := inputs.Find(o.files, manifestExts)
 	if err != nil {
 		return err
 	}
-	streams, err := o.read(stdin)
+	if o.inPlace {
+		for _, f := range files {
+			if !f.Regular {
+				return usageError{fmt.Errorf("--in-place: %s is not a regular file", f.Name)}
+			}
+		}
+	}
+	budget := inputs.NewBudget(o.maxInputMB)
+	cfg, err := o.loadConfig(budget)
+	if err != nil {
+		return err
+	}
+	sources, err := read(files, budget, stdin)
 	if err != nil {
 		return err
 	}
 	in := &transformer.Injector{Config: cfg, Uninject: o.uninject}
 	var errs transformer.Errors
 	var results []transformer.Result
-	for _, s := range streams {
+	for _, s := range sources {
 		for _, d := range s.Docs {
 			if d.Node == nil {
 				continue
@@ -130,7 +177,7 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 	if len(errs) > 0 {
 		return errs
 	}
-	if err := o.write(streams, stdout); err != nil {
+	if err := o.write(sources, stdout, stderr); err != nil {
 		return err
 	}
 	if !o.quiet {
@@ -139,12 +186,12 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func (o *transformOptions) loadConfig() (*transformer.Config, error) {
+func (o *transformOptions) loadConfig(budget *inputs.Budget) (*transformer.Config, error) {
 	var cfg *transformer.Config
 	if o.config == "" {
 		cfg = &transformer.Config{AnnotationPrefix: transformer.DefaultAnnotationPrefix}
 	} else {
-		data, err := os.ReadFile(o.config)
+		data, _, err := budget.ReadFile(o.config, o.config)
 		if err != nil {
 			return nil, err
 		}
@@ -160,109 +207,53 @@ func (o *transformOptions) loadConfig() (*transformer.Config, error) {
 	return cfg, nil
 }
 
-// read loads and parses every input, within the size limit.
-func (o *transformOptions) read(stdin io.Reader) ([]*manifest.Stream, error) {
-	limit := int64(o.maxInputMB) << 20
-	var total int64
-	var streams []*manifest.Stream
+// read loads and parses every input within the budget. Parse errors are
+// collected; going past the budget stops at once.
+func read(files []inputs.Input, budget *inputs.Budget, stdin io.Reader) ([]*source, error) {
+	var sources []*source
 	var errs transformer.Errors
-	add := func(path string, data []byte) error {
-		total += int64(len(data))
-		if total > limit {
-			return fmt.Errorf("%s: inputs exceed %d MiB in total; raise --max-input-mb if this is intended", path, o.maxInputMB)
-		}
-		s, err := manifest.Parse(data, path)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		streams = append(streams, s)
-		return nil
-	}
-	for _, f := range o.files {
-		if f == "-" {
-			data, err := io.ReadAll(io.LimitReader(stdin, limit-total+1))
-			if err != nil {
-				return nil, fmt.Errorf("stdin: %w", err)
+	for _, f := range files {
+		src := &source{input: f}
+		var data []byte
+		var err error
+		if f.Path == "" {
+			data, err = budget.Read(f.Name, stdin, 0)
+		} else {
+			var info fs.FileInfo
+			data, info, err = budget.ReadFile(f.Name, f.Path)
+			if err == nil && info.Mode().IsRegular() {
+				src.read = &filetx.Snapshot{Data: data, Info: info}
 			}
-			if err := add("stdin", data); err != nil {
-				return nil, err
-			}
-			continue
 		}
-		paths, err := manifestFiles(f)
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range paths {
-			if st, err := os.Stat(p); err == nil && st.Size() > limit-total {
-				return nil, fmt.Errorf("%s: inputs exceed %d MiB in total; raise --max-input-mb if this is intended", p, o.maxInputMB)
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			if err := add(p, data); err != nil {
-				return nil, err
-			}
+		if src.Stream, err = manifest.Parse(data, f.Name); err != nil {
+			errs = append(errs, err)
+			continue
 		}
+		sources = append(sources, src)
 	}
-	return streams, errs.ErrOrNil()
+	return sources, errs.ErrOrNil()
 }
 
-// manifestFiles expands a directory into its YAML files, recursively and in
-// lexical order, skipping hidden files and directories (.git).
-func manifestFiles(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{path}, nil
-	}
-	var paths []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != path && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	return paths, err
-}
-
-func (o *transformOptions) write(streams []*manifest.Stream, stdout io.Writer) error {
-	if o.inPlace {
-		// render everything first: an encoding error must not leave some files rewritten
-		rendered := map[string][]byte{}
-		for _, s := range streams {
+// write puts the result out: to stdout, or as one transaction to the files
+// (--in-place) or to -o. Rendering comes first, so that an encoding error
+// leaves everything as it was.
+func (o *transformOptions) write(sources []*source, stdout, stderr io.Writer) error {
+	var changes []filetx.Change
+	var out bytes.Buffer
+	for i, s := range sources {
+		if o.inPlace {
 			if s.Changed() {
 				b, err := s.Bytes()
 				if err != nil {
 					return err
 				}
-				rendered[s.Path] = b
+				changes = append(changes, filetx.Change{Name: s.Path, Path: s.input.Path, Data: b, Read: s.read})
 			}
+			continue
 		}
-		for _, s := range streams {
-			if b, ok := rendered[s.Path]; ok {
-				if err := writeFileAtomic(s.Path, b); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	var out bytes.Buffer
-	for i, s := range streams {
 		if i > 0 && len(s.Docs) > 0 {
 			if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
 				out.WriteByte('\n')
@@ -275,37 +266,53 @@ func (o *transformOptions) write(streams []*manifest.Stream, stdout io.Writer) e
 			return err
 		}
 	}
-	if o.output != "" {
-		return writeFileAtomic(o.output, out.Bytes())
+	if !o.inPlace && o.output == "" {
+		_, err := stdout.Write(out.Bytes())
+		return err
 	}
-	_, err := stdout.Write(out.Bytes())
-	return err
+	ctx, stop := interruptible(stderr)
+	defer stop()
+	if o.inPlace {
+		return filetx.Commit(ctx, writeFS, changes)
+	}
+	return filetx.WriteFile(ctx, writeFS, o.output, out.Bytes(), readSnapshot(o.output, sources))
 }
 
-// writeFileAtomic replaces a file through a temporary file and a rename, so
-// that a reader never sees half a file. It keeps the file's permissions.
-func writeFileAtomic(path string, data []byte) error {
-	mode := fs.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+// readSnapshot is what -o's file held when it was read, if it is also an
+// input: then the run fails, rather than losing an edit made meanwhile.
+func readSnapshot(output string, sources []*source) *filetx.Snapshot {
+	st, err := os.Stat(output)
 	if err != nil {
-		return err
+		return nil
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	for _, s := range sources {
+		if s.read != nil && os.SameFile(st, s.read.Info) {
+			return s.read
+		}
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
+	return nil
+}
+
+// interruptible returns a context done on SIGINT or SIGTERM, for the write
+// phase: until then, a signal stops the process at once (nothing is written
+// yet); from then on, the transaction decides where to stop. A signal is
+// acknowledged on stderr as it arrives.
+func interruptible(stderr io.Writer) (context.Context, func()) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(stderr, "sidecar-injector: %v: stopping at a safe point\n", context.Cause(ctx))
+		case <-quit:
+		}
+	}()
+	return ctx, func() {
+		close(quit)
+		<-done
+		stop()
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func report(w io.Writer, results []transformer.Result) {
