@@ -56,3 +56,28 @@ func TestSpliceKeepChomping(t *testing.T) {
 		t.Errorf("removing the entries gave:\n%q\nwant:\n%q", back, in)
 	}
 }
+
+// TestTaggedRootKeepsHeader: "--- !!map" stays one line, spliced or not.
+func TestTaggedRootKeepsHeader(t *testing.T) {
+	cases := map[string]struct{ in, want string }{
+		"block":                 {"a: 0\n--- !!map\nb: 1\n", "a: 0\n--- !!map\nb: 1\nc: x\n"},
+		"block, CRLF":           {"--- !!map   # tagged\r\nb: 1\r\n", "--- !!map   # tagged\r\nb: 1\r\nc: x\r\n"},
+		"flow on the separator": {"--- !!map {b: 1}\r\n", "--- !!map {b: 1, c: x}\r\n"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, err := Parse([]byte(tc.in), "x.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := s.Docs[len(s.Docs)-1]
+			root := d.Node.YNode()
+			root.Content = append(root.Content, str("c"), str("x"))
+			d.Changed = true
+			out, err := s.Bytes()
+			if err != nil || string(out) != tc.want {
+				t.Errorf("got %q (%v), want %q", out, err, tc.want)
+			}
+		})
+	}
+}
