@@ -22,7 +22,7 @@ var DefaultStyle = Style{Indent: 2, Compact: true}
 
 // encode renders a changed document, with its separator line, and says
 // whether it could splice. It edits the original text where the document is
-// plain block YAML (every untouched line keeps its bytes),
+// plain block YAML or JSON (every untouched line or member keeps its bytes),
 // and otherwise re-encodes the document in its own style with its blank
 // lines put back. A splice is checked to parse to the edited tree.
 func encode(d *Document) ([]byte, bool, error) {
@@ -37,12 +37,18 @@ func encode(d *Document) ([]byte, bool, error) {
 		}
 	}
 	if original != nil {
-		if out, ok := splice(text, original, edited, d.originals, style); ok {
-			if parsesTo(out, edited) {
+		out, exact, isJSON := spliceJSON(text, original, edited, d.originals)
+		check := parsesToJSON
+		if !isJSON {
+			out, exact = splice(text, original, edited, d.originals, style)
+			check = parsesTo
+		}
+		if out != nil {
+			if check(out, edited) {
 				if sepContent(d.Sep) == nil { // else out starts with it
 					out = slices.Concat(d.Sep, out)
 				}
-				return out, true, nil
+				return out, exact, nil
 			}
 			spliceMismatches.Add(1)
 		}

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -28,6 +30,86 @@ func removeSidecar(root *yaml.Node) {
 	m := mapGetT(root, "m")
 	m.Content = m.Content[:len(m.Content)-2]
 	root.Content = root.Content[:len(root.Content)-2]
+}
+
+// TestJSONStaysJSON: a JSON document gets its new members as JSON in its
+// own style, every other byte kept, and removing them gives back the input.
+func TestJSONStaysJSON(t *testing.T) {
+	cases := map[string]struct{ in, want string }{
+		"4 spaces": {
+			"{\n    \"m\": {\n        \"k\": \"v\"\n    },\n    \"l\": [\n        {\"name\": \"app\"}\n    ]\n}\n",
+			"{\n    \"m\": {\n        \"k\": \"v\",\n        \"k2\": \"say \\\"hi\\\" <&>\"\n    },\n    \"l\": [\n        {\"name\": \"app\"},\n" +
+				"        {\n            \"name\": \"side\",\n            \"ports\": [\n                {\n                    \"port\": 80\n                }\n            ]\n        }\n    ],\n" +
+				"    \"v\": [\n        \"x\"\n    ]\n}\n",
+		},
+		"tabs, CRLF, no final newline": {
+			"{\r\n\t\"m\": {\"k\": \"v\"},\r\n\t\"l\": []\r\n}",
+			"{\r\n\t\"m\": {\"k\": \"v\", \"k2\": \"say \\\"hi\\\" <&>\"},\r\n\t\"l\": [\r\n\t\t{\r\n\t\t\t\"name\": \"side\",\r\n\t\t\t\"ports\": [\r\n\t\t\t\t{\r\n\t\t\t\t\t\"port\": 80\r\n\t\t\t\t}\r\n\t\t\t]\r\n\t\t}\r\n\t],\r\n" +
+				"\t\"v\": [\r\n\t\t\"x\"\r\n\t]\r\n}",
+		},
+		"minified": {
+			`{"m":{"k":"v"},"l":[{"name":"app"}]}`,
+			`{"m":{"k":"v","k2":"say \"hi\" <&>"},"l":[{"name":"app"},{"name":"side","ports":[{"port":80}]}],"v":["x"]}`,
+		},
+		"one line, spaced": {
+			`{ "m" : { "k" : "v" }, "l" : [ ] }` + "\n",
+			`{ "m" : { "k" : "v", "k2" : "say \"hi\" <&>" }, "l" : [ { "name" : "side", "ports" : [ { "port" : 80 } ] } ], "v" : [ "x" ] }` + "\n",
+		},
+		"in a YAML stream, after comments": {
+			"# Source: chart/templates/app.json\n{\n  \"l\": [],\n  \"m\": {}\n}\n# trailing\n",
+			"# Source: chart/templates/app.json\n{\n  \"l\": [\n    {\n      \"name\": \"side\",\n      \"ports\": [\n        {\n          \"port\": 80\n        }\n      ]\n    }\n  ],\n" +
+				"  \"m\": {\n    \"k2\": \"say \\\"hi\\\" <&>\"\n  },\n  \"v\": [\n    \"x\"\n  ]\n}\n# trailing\n",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := encodeEdited(t, tc.in, addSidecar)
+			if got != tc.want {
+				t.Fatalf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if text := jsonPart(got); !json.Valid([]byte(text)) {
+				t.Errorf("not JSON:\n%s", text)
+			}
+			if back := encodeEdited(t, got, removeSidecar); back != tc.in {
+				t.Errorf("removing the members gave:\n%q\nwant:\n%q", back, tc.in)
+			}
+		})
+	}
+}
+
+// jsonPart drops YAML comment lines around a JSON document.
+func jsonPart(doc string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(doc, "\n") {
+		if !strings.HasPrefix(line, "#") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+// TestJSONEditsInPlace: a changed value is rewritten where it is, a removed
+// member takes its separator with it, and YAML flow style that is not JSON
+// is left to the YAML encoder.
+func TestJSONEditsInPlace(t *testing.T) {
+	in := "{\n  \"a\": \"1\",\n  \"b\": {\"c\": 2,  \"d\": 3},\n  \"e\": [1,2]\n}\n"
+	got := encodeEdited(t, in, func(root *yaml.Node) {
+		mapGetT(root, "a").Value = "one"
+		b := mapGetT(root, "b")
+		b.Content = b.Content[2:] // drop "c"
+		e := mapGetT(root, "e")
+		e.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!int", Value: "0x10"}}, e.Content...)
+	})
+	want := "{\n  \"a\": \"one\",\n  \"b\": {\"d\": 3},\n  \"e\": [16,1,2]\n}\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	got = encodeEdited(t, "{a: 1}\n", func(root *yaml.Node) {
+		root.Content = append(root.Content, str("b"), str("x"))
+	})
+	if want := "{a: 1, b: x}\n"; got != want {
+		t.Errorf("flow YAML: got %q, want %q", got, want)
+	}
 }
 
 // TestSpliceKeepChomping: a "|+" scalar owns the blank lines after it, so
