@@ -41,7 +41,7 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
 	}
 	for _, name := range []string{"f", "filename"} {
-		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml and *.yml) or - for stdin; repeatable")
+		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml, *.yml and *.json) or - for stdin; repeatable")
 	}
 	fs.BoolVar(&o.inPlace, "in-place", false, "rewrite the files instead of printing the result")
 	for _, name := range []string{"o", "output"} {
@@ -231,7 +231,7 @@ func manifestFiles(path string) ([]string, error) {
 			}
 			return nil
 		}
-		if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+		if ext := filepath.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
 			paths = append(paths, p)
 		}
 		return nil
