@@ -10,7 +10,7 @@ import (
 // FuzzParse: any input parses or fails cleanly, and a stream nobody changed
 // is written back byte for byte.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("../testdata/cases/*/input.yaml")
+	files, _ := filepath.Glob("../testdata/cases/*/input.*")
 	for _, file := range files {
 		if data, err := os.ReadFile(file); err == nil {
 			f.Add(data)
