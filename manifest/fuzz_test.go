@@ -11,6 +11,8 @@ import (
 // is written back byte for byte.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("../testdata/cases/*/input.*")
+	corpus, _ := filepath.Glob("testdata/corpus/*")
+	files = append(files, corpus...)
 	for _, file := range files {
 		if data, err := os.ReadFile(file); err == nil {
 			f.Add(data)
