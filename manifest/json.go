@@ -271,10 +271,15 @@ func (s *jsonSplicer) members(b *bytes.Buffer, v *jsonValue, o, n *yaml.Node, pa
 	return true
 }
 
-// multiline reports whether an object or array has one member per line;
-// an empty one is written as its parent is.
+// multiline reports whether an object or array has one member per line.
+// An empty one is filled as its parent is, but for blanks between its
+// brackets: "[ ]" becomes "[ x ]", "[\n]" one member per line.
 func (s *jsonSplicer) multiline(v *jsonValue, parent bool) bool {
 	if len(v.members) == 0 {
+		inner := s.text[v.start+1 : v.end-1]
+		if len(inner) > 0 {
+			return bytes.IndexByte(inner, '\n') >= 0
+		}
 		return parent
 	}
 	return bytes.IndexByte(s.text[v.members[0].start():v.members[len(v.members)-1].start()+1], '\n') >= 0 ||
@@ -287,10 +292,12 @@ func (s *jsonSplicer) multiline(v *jsonValue, parent bool) bool {
 func (s *jsonSplicer) layout(v *jsonValue, multiline bool) (lead, trail, sep, indent string) {
 	outer := s.lineIndent(v.start)
 	if len(v.members) == 0 {
+		inner := string(s.text[v.start+1 : v.end-1])
 		if !multiline { // "[ ]" holds "[ x ]"
-			inner := string(s.text[v.start+1 : v.end-1])
 			return inner, inner, s.style.comma, ""
 		}
+		// "[\n  ]" is filled as "[]" is, and emptied back to "[]"
+		s.exact = s.exact && inner == ""
 		indent = outer + s.style.unit
 		return s.style.nl + indent, s.style.nl + outer, "," + s.style.nl + indent, indent
 	}
