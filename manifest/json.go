@@ -129,17 +129,22 @@ func spliceJSON(text []byte, original, edited *yaml.Node, originals map[*yaml.No
 		len(original.Content) != 1 || len(edited.Content) != 1 {
 		return nil, false, false
 	}
-	s := &jsonSplicer{origins: newOrigins(originals, edited), text: text, exact: true}
-	o, n := s.origOf(original.Content[0]), edited.Content[0]
+	o, n := original.Content[0], edited.Content[0]
+	if r := originals[o]; r != nil {
+		o = r
+	}
+	if o.Kind != yaml.MappingNode || o.Style&yaml.FlowStyle == 0 {
+		return nil, false, false
+	}
 	at := offsetOf(text, o.Line, o.Column)
-	if o.Kind != yaml.MappingNode || o.Style&yaml.FlowStyle == 0 || at < 0 || text[at] != '{' {
+	if at < 0 || text[at] != '{' {
 		return nil, false, false
 	}
 	root, ok := scanJSON(text, at)
 	if !ok {
 		return nil, false, false
 	}
-	s.style = detectJSONStyle(text, root)
+	s := &jsonSplicer{origins: newOrigins(originals, edited), text: text, style: detectJSONStyle(text, root), exact: true}
 	var b bytes.Buffer
 	b.Grow(len(text) + len(text)/4)
 	b.Write(text[:root.start])
