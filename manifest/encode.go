@@ -20,12 +20,12 @@ type Style struct {
 // DefaultStyle is kubectl's and kustomize's.
 var DefaultStyle = Style{Indent: 2, Compact: true}
 
-// encode renders a changed document, with its separator line, and says
-// whether it could splice. It edits the original text where the document is
-// plain block YAML or JSON (every untouched line or member keeps its bytes),
-// and otherwise re-encodes the document in its own style with its blank
-// lines put back. A splice is checked to parse to the edited tree.
-func encode(d *Document) ([]byte, bool, error) {
+// encode renders a changed document as its separator line and its text,
+// and says whether it could splice. It edits the original text where the
+// document is plain block YAML or JSON (every untouched line or member keeps
+// its bytes), and otherwise re-encodes the document in its own style with
+// its blank lines put back. A splice is checked to parse to the edited tree.
+func encode(d *Document) (sep, out []byte, spliced bool, err error) {
 	text := d.text()
 	edited := d.Node.Document()
 	style := DetectStyle(edited)
@@ -37,28 +37,28 @@ func encode(d *Document) ([]byte, bool, error) {
 		}
 	}
 	if original != nil {
-		out, exact, isJSON := spliceJSON(text, original, edited, d.originals)
+		patched, exact, isJSON := spliceJSON(text, original, edited, d.originals)
 		check := parsesToJSON
 		if !isJSON {
-			out, exact = splice(text, original, edited, d.originals, style)
+			patched, exact = splice(text, original, edited, d.originals, style)
 			check = parsesTo
 		}
-		if out != nil {
-			if check(out, edited) {
-				if sepContent(d.Sep) == nil { // else out starts with it
-					out = slices.Concat(d.Sep, out)
+		if patched != nil {
+			if check(patched, edited) {
+				if sepContent(d.Sep) != nil {
+					return nil, patched, exact, nil // it starts with the separator line
 				}
-				return out, exact, nil
+				return d.Sep, patched, exact, nil
 			}
 			spliceMismatches.Add(1)
 		}
 	}
-	out, err := EncodeNode(edited, style)
+	out, err = EncodeNode(edited, style)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	out = restoreBlankLines(text, out)
-	sep := d.Sep
+	sep = d.Sep
 	if c := sepContent(d.Sep); c != nil {
 		// The document starts on its separator line ("--- !!map", "--- {a: 1}"),
 		// where the encoder cannot put it: put it back there if it still reads
@@ -77,7 +77,7 @@ func encode(d *Document) ([]byte, bool, error) {
 	if len(text) > 0 && !bytes.HasSuffix(text, []byte("\n")) {
 		out = bytes.TrimRight(out, "\r\n")
 	}
-	return slices.Concat(sep, out), false, nil
+	return sep, out, false, nil
 }
 
 // spliceMismatches counts splices that did not parse back to the edited

@@ -186,11 +186,12 @@ func (s *Stream) WriteTo(b *bytes.Buffer) error {
 			b.Write(d.Raw)
 			continue
 		}
-		out, spliced, err := encode(d)
+		sep, out, spliced, err := encode(d)
 		d.Spliced = spliced
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
 		}
+		b.Write(sep)
 		b.Write(out)
 	}
 	return nil
