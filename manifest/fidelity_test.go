@@ -163,3 +163,41 @@ func TestTaggedRootKeepsHeader(t *testing.T) {
 		})
 	}
 }
+
+// TestSeveralRewritesInOneDocument: the items of a List (kubectl get -o
+// yaml or -o json) are edited in place, each rewritten on its own, as the
+// engine would for kind: List; the writer splices both in one document.
+func TestSeveralRewritesInOneDocument(t *testing.T) {
+	cases := map[string]struct{ in, want string }{
+		"YAML": {
+			"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n    - name: a\n- kind: Pod\n  spec:\n    containers:\n    - name: b\nmetadata:\n  resourceVersion: \"\"\n",
+			"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n    - name: a\n    - name: side\n- kind: Pod\n  spec:\n    containers:\n    - name: b\n    - name: side\nmetadata:\n  resourceVersion: \"\"\n",
+		},
+		"JSON": {
+			"{\n    \"kind\": \"List\",\n    \"items\": [\n        {\n            \"spec\": {\"containers\": [{\"name\": \"a\"}]}\n        },\n        {\n            \"spec\": {\"containers\": [{\"name\": \"b\"}]}\n        }\n    ]\n}\n",
+			"{\n    \"kind\": \"List\",\n    \"items\": [\n        {\n            \"spec\": {\"containers\": [{\"name\": \"a\"}, {\"name\": \"side\"}]}\n        },\n        {\n            \"spec\": {\"containers\": [{\"name\": \"b\"}, {\"name\": \"side\"}]}\n        }\n    ]\n}\n",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, err := Parse([]byte(tc.in), "list")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := s.Docs[0]
+			for _, item := range mapGetT(d.Node.YNode(), "items").Content {
+				spec := mapGetT(item, "spec")
+				original := *spec // the engine's commit: the node takes new content
+				containers := *mapGetT(spec, "containers")
+				containers.Content = append(containers.Content[:len(containers.Content):len(containers.Content)],
+					&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("name"), str("side")}})
+				spec.Content = []*yaml.Node{spec.Content[0], &containers}
+				d.Rewrote(spec, &original)
+			}
+			out, err := s.Bytes()
+			if err != nil || string(out) != tc.want || !d.Spliced {
+				t.Errorf("spliced=%v, err=%v, got:\n%s\nwant:\n%s", d.Spliced, err, out, tc.want)
+			}
+		})
+	}
+}
