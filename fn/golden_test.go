@@ -35,7 +35,7 @@ func caseResourceList(t *testing.T, c *golden.Case) (rl []byte, ok bool) {
 	}
 	items, err := (&kio.ByteReader{
 		Reader:         bytes.NewReader(c.Input),
-		SetAnnotations: map[string]string{kioutil.PathAnnotation: "input.yaml", kioutil.LegacyPathAnnotation: "input.yaml"},
+		SetAnnotations: map[string]string{kioutil.PathAnnotation: c.InputFile, kioutil.LegacyPathAnnotation: c.InputFile},
 	}).Read()
 	if err != nil {
 		return nil, false
@@ -68,10 +68,10 @@ func caseResourceList(t *testing.T, c *golden.Case) (rl []byte, ok bool) {
 }
 
 var (
-	inputLine  = regexp.MustCompile(`\(input\.yaml:\d+\)`)
+	inputLine  = regexp.MustCompile(`\((input\.(?:yaml|json)):\d+\)`)
 	configLine = regexp.MustCompile(`^config config\.yaml:\d+:`)
-	reportLine = regexp.MustCompile(`^(\S+)\s+(.*?) \(input\.yaml:\d+\)(.*)$`)
-	warnLine   = regexp.MustCompile(`^warning: (.*?) \(input\.yaml:\d+\): (.*)$`)
+	reportLine = regexp.MustCompile(`^(\S+)\s+(.*?) \(input\.(?:yaml|json):\d+\)(.*)$`)
+	warnLine   = regexp.MustCompile(`^warning: (.*?) \(input\.(?:yaml|json):\d+\): (.*)$`)
 )
 
 // Every shared case runs through the function as kpt would run it. The
@@ -100,19 +100,19 @@ func TestGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 			}
-			expected, err := readFile(c, "expected.yaml")
+			expected, err := readFile(c, c.ExpectedFile)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rl := mustRead(t, out)
 			if got, want := semantic(t, rl.Items), semantic(t, parseDocs(t, expected)); got != want {
-				t.Errorf("items differ from expected.yaml:\n%s", golden.Diff([]byte(want), []byte(got)))
+				t.Errorf("items differ from %s:\n%s", c.ExpectedFile, golden.Diff([]byte(want), []byte(got)))
 			}
 			report, err := readFile(c, "report.txt")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := resultReport(t, rl), expectedReport(report); got != want {
+			if got, want := resultReport(t, rl, c.InputFile), expectedReport(report); got != want {
 				t.Errorf("results differ from report.txt:\n%s", golden.Diff([]byte(want), []byte(got)))
 			}
 
@@ -144,7 +144,7 @@ func checkFailure(t *testing.T, in, out []byte, stderr string, code int, errorsT
 	}
 	var want []string
 	for _, line := range strings.Split(strings.TrimRight(errorsTxt, "\n"), "\n") {
-		line = inputLine.ReplaceAllString(line, "(input.yaml)")
+		line = inputLine.ReplaceAllString(line, "($1)")
 		want = append(want, configLine.ReplaceAllString(line, "config config.yaml:"))
 	}
 	if g, w := strings.Join(got, "\n"), strings.Join(want, "\n"); g != w {
@@ -197,11 +197,11 @@ func checkUnreadable(t *testing.T, c *golden.Case) {
 
 // resultReport renders the function's results the way report.txt lists
 // workloads and warnings (without the summary line).
-func resultReport(t *testing.T, rl *fn.ResourceList) string {
+func resultReport(t *testing.T, rl *fn.ResourceList, file string) string {
 	t.Helper()
 	var lines []string
 	for _, r := range results(t, rl) {
-		if r.ResourceRef == nil || r.File == nil || r.File.Path != "input.yaml" {
+		if r.ResourceRef == nil || r.File == nil || r.File.Path != file {
 			t.Errorf("result without resourceRef or file path: %+v", r)
 			continue
 		}

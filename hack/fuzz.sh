@@ -13,6 +13,7 @@ targets=(
   "./transformer FuzzLoadConfig"
   "./transformer FuzzStatus"
   "./manifest FuzzParse"
+  "./manifest FuzzJSON"
   "./webhook FuzzAdmit"
   "./webhook/internal/nodejson FuzzDecode"
   "./webhook/internal/nodejson FuzzDelimit"

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"slices"
 	"sync/atomic"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
@@ -19,43 +20,64 @@ type Style struct {
 // DefaultStyle is kubectl's and kustomize's.
 var DefaultStyle = Style{Indent: 2, Compact: true}
 
-// encode renders a changed document and says whether it could splice. It
-// edits the original text where the document is plain block YAML (every
-// untouched line keeps its bytes), and otherwise re-encodes the document in
-// its own style with its blank lines put back. A splice is checked to parse
-// to the edited tree.
-func encode(d *Document) ([]byte, bool, error) {
+// encode renders a changed document as its separator line and its text,
+// and says whether it could splice. It edits the original text where the
+// document is plain block YAML or JSON (every untouched line or member keeps
+// its bytes), and otherwise re-encodes the document in its own style with
+// its blank lines put back. A splice is checked to parse to the edited tree.
+func encode(d *Document) (sep, out []byte, spliced bool, err error) {
+	text := d.text()
 	edited := d.Node.Document()
 	style := DetectStyle(edited)
-	if sepContent(d.Sep) == nil {
-		original := edited
-		if d.originals == nil {
-			original = &yaml.Node{}
-			if err := yaml.Unmarshal(d.Raw, original); err != nil {
-				original = nil
-			}
+	original := edited
+	if d.originals == nil {
+		original = &yaml.Node{}
+		if err := yaml.Unmarshal(text, original); err != nil {
+			original = nil
 		}
-		if original != nil {
-			if out, ok := splice(d.Raw, original, edited, d.originals, style); ok {
-				if parsesTo(out, edited) {
-					return out, true, nil
+	}
+	if original != nil {
+		patched, exact, isJSON := spliceJSON(text, original, edited, d.originals)
+		check := parsesToJSON
+		if !isJSON {
+			patched, exact = splice(text, original, edited, d.originals, style)
+			check = parsesTo
+		}
+		if patched != nil {
+			if check(patched, edited) {
+				if sepContent(d.Sep) != nil {
+					return nil, patched, exact, nil // it starts with the separator line
 				}
-				spliceMismatches.Add(1)
+				return d.Sep, patched, exact, nil
 			}
+			spliceMismatches.Add(1)
 		}
 	}
-	out, err := EncodeNode(edited, style)
+	out, err = EncodeNode(edited, style)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	out = restoreBlankLines(d.Raw, out)
-	if bytes.Contains(d.Raw, []byte("\r\n")) {
+	out = restoreBlankLines(text, out)
+	sep = d.Sep
+	if c := sepContent(d.Sep); c != nil {
+		// The document starts on its separator line ("--- !!map", "--- {a: 1}"),
+		// where the encoder cannot put it: put it back there if it still reads
+		// the same.
+		if rest, ok := bytes.CutPrefix(out, slices.Concat(c, []byte("\n"))); ok {
+			out = rest
+		} else if parsesTo(slices.Concat([]byte("--- "), out), edited) {
+			sep = []byte("--- ")
+		} else {
+			sep = slices.Concat([]byte("---"), d.Sep[len(bytes.TrimRight(d.Sep, "\r\n")):])
+		}
+	}
+	if bytes.Contains(text, []byte("\r\n")) {
 		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 	}
-	if len(d.Raw) > 0 && !bytes.HasSuffix(d.Raw, []byte("\n")) {
+	if len(text) > 0 && !bytes.HasSuffix(text, []byte("\n")) {
 		out = bytes.TrimRight(out, "\r\n")
 	}
-	return out, false, nil
+	return sep, out, false, nil
 }
 
 // spliceMismatches counts splices that did not parse back to the edited

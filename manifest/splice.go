@@ -20,15 +20,30 @@ import (
 // lines up the edited tree with the original one without a tree diff.
 
 type splicer struct {
+	origins
 	lines [][]byte // the original lines, each with its newline (the last may lack it)
 	style Style
 	edits []edit
 	ok    bool
-	// originals maps nodes rewritten in place to their previous content;
-	// dirty holds them and their ancestors. Outside dirty nodes, the edited
-	// and the original tree share their nodes, so nothing there is compared.
+}
+
+// origins lines the edited tree up with the original one. originals maps
+// nodes rewritten in place to their previous content; dirty holds them and
+// their ancestors. Outside dirty nodes, the edited and the original tree
+// share their nodes, so nothing there is compared. With no originals, the
+// original tree is a parse of the text and every node is compared.
+type origins struct {
 	originals map[*yaml.Node]*yaml.Node
 	dirty     map[*yaml.Node]bool
+}
+
+func newOrigins(originals map[*yaml.Node]*yaml.Node, edited *yaml.Node) origins {
+	o := origins{originals: originals}
+	if originals != nil {
+		o.dirty = map[*yaml.Node]bool{}
+		o.markDirty(edited)
+	}
+	return o
 }
 
 // edit replaces del lines starting at line at (0-based) by text.
@@ -55,11 +70,7 @@ func splice(raw []byte, original, edited *yaml.Node, originals map[*yaml.Node]*y
 		len(original.Content) != 1 || len(edited.Content) != 1 {
 		return nil, false
 	}
-	s := &splicer{lines: rawLines(raw), style: style, ok: true, originals: originals}
-	if originals != nil {
-		s.dirty = map[*yaml.Node]bool{}
-		s.markDirty(edited)
-	}
+	s := &splicer{origins: newOrigins(originals, edited), lines: rawLines(raw), style: style, ok: true}
 	o, n := s.origOf(original.Content[0]), edited.Content[0]
 	if !isBlock(o, yaml.MappingNode) || !isBlock(n, yaml.MappingNode) || n.Line != o.Line {
 		return nil, false
@@ -72,7 +83,7 @@ func splice(raw []byte, original, edited *yaml.Node, originals map[*yaml.Node]*y
 }
 
 // markDirty marks the rewritten nodes under n and their ancestors.
-func (s *splicer) markDirty(n *yaml.Node) bool {
+func (s *origins) markDirty(n *yaml.Node) bool {
 	dirty := s.originals[n] != nil
 	for _, c := range n.Content {
 		if s.markDirty(c) {
@@ -85,7 +96,7 @@ func (s *splicer) markDirty(n *yaml.Node) bool {
 	return dirty
 }
 
-func (s *splicer) origOf(n *yaml.Node) *yaml.Node {
+func (s *origins) origOf(n *yaml.Node) *yaml.Node {
 	if o := s.originals[n]; o != nil {
 		return o
 	}
@@ -93,7 +104,7 @@ func (s *splicer) origOf(n *yaml.Node) *yaml.Node {
 }
 
 // changed reports whether the edited node w differs from the original t.
-func (s *splicer) changed(t, w *yaml.Node) bool {
+func (s *origins) changed(t, w *yaml.Node) bool {
 	switch {
 	case s.dirty[w]:
 		return true
@@ -184,8 +195,42 @@ func (s *splicer) spans(es []entry, col, limit int, compactSeq func(i int) bool)
 				return
 			}
 		}
+		if s.keepsTrailingBlanks(es[i].val) {
+			for end+1 < bound && s.indent(end+1) < 0 {
+				end++
+			}
+		}
 		es[i].end = end
 	}
+}
+
+// keepsTrailingBlanks reports whether the last value under n is a block
+// scalar with keep chomping ("|+", ">2+"): the blank lines after its text
+// are part of its value, so they belong to its entry, and anything inserted
+// after the entry goes after them.
+func (s *splicer) keepsTrailingBlanks(n *yaml.Node) bool {
+	for (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle == 0 && len(n.Content) > 0 {
+		n = s.origOf(n.Content[len(n.Content)-1])
+	}
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n.Line < 1 || n.Line > len(s.lines) {
+		return false
+	}
+	// the header starts at the node's column, after any tag or anchor
+	header := []rune(string(s.lines[n.Line-1]))
+	i := n.Column - 1
+	for i < len(header) && header[i] != '|' && header[i] != '>' {
+		i++
+	}
+	for i++; i < len(header); i++ {
+		switch c := header[i]; {
+		case c == '+':
+			return true
+		case c == '-' || (c >= '1' && c <= '9'):
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func (s *splicer) mapping(o, n *yaml.Node, limit int) {

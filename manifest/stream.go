@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -118,11 +119,19 @@ func sepContent(sep []byte) []byte {
 
 var yamlLine = regexp.MustCompile(`^line (\d+): `)
 
+// text is what a document's tree is parsed from: its own bytes, with the
+// separator line before them when the document starts on it ("--- !!map").
+func (d *Document) text() []byte {
+	if sepContent(d.Sep) == nil {
+		return d.Raw
+	}
+	return slices.Concat(d.Sep, d.Raw)
+}
+
 func parseDoc(d *Document) (*yaml.RNode, error) {
-	text := d.Raw
+	text := d.text()
 	line := d.Line
-	if c := sepContent(d.Sep); c != nil {
-		text = append(append([]byte("--- "), c...), append([]byte("\n"), d.Raw...)...)
+	if sepContent(d.Sep) != nil {
 		line--
 	}
 	var node yaml.Node
@@ -177,16 +186,12 @@ func (s *Stream) WriteTo(b *bytes.Buffer) error {
 			b.Write(d.Raw)
 			continue
 		}
-		out, spliced, err := encode(d)
+		sep, out, spliced, err := encode(d)
 		d.Spliced = spliced
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
 		}
-		if sepContent(d.Sep) != nil {
-			b.WriteString("---\n") // the content that followed it is in out now
-		} else {
-			b.Write(d.Sep)
-		}
+		b.Write(sep)
 		b.Write(out)
 	}
 	return nil

@@ -20,7 +20,7 @@ func runCase(c *golden.Case, input []byte, uninject bool) ([]byte, string, error
 			return nil, "", err
 		}
 	}
-	out, _, results, err := runStream(cfg, input, "input.yaml", uninject)
+	out, _, results, err := runStream(cfg, input, c.InputFile, uninject)
 	if err != nil {
 		return nil, "", err
 	}

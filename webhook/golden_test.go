@@ -44,17 +44,17 @@ func TestGoldenCases(t *testing.T) {
 		if !selectorEmpty(cfg.Selector) {
 			continue
 		}
-		input, err := manifest.Parse(c.Input, "input.yaml")
+		input, err := manifest.Parse(c.Input, c.InputFile)
 		if err != nil {
 			continue // not parseable as YAML: never reaches a webhook as JSON
 		}
-		expectedData, expErr := readCaseFile(c, "expected.yaml")
+		expectedData, expErr := readCaseFile(c, c.ExpectedFile)
 		errorsData, _ := readCaseFile(c, "errors.txt")
 		reportData, _ := readCaseFile(c, "report.txt")
 		var expected *manifest.Stream
 		if expErr == nil {
-			if expected, err = manifest.Parse(expectedData, "expected.yaml"); err != nil {
-				t.Fatalf("%s: expected.yaml: %v", c.Name, err)
+			if expected, err = manifest.Parse(expectedData, c.ExpectedFile); err != nil {
+				t.Fatalf("%s: %s: %v", c.Name, c.ExpectedFile, err)
 			}
 		}
 		h := testHandler(NewInjector(cfg))

@@ -44,7 +44,7 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
 	}
 	for _, name := range []string{"f", "filename"} {
-		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml and *.yml) or - for stdin; repeatable")
+		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml, *.yml and *.json) or - for stdin; repeatable")
 	}
 	fs.BoolVar(&o.inPlace, "in-place", false, "rewrite the files instead of printing the result")
 	for _, name := range []string{"o", "output"} {
@@ -119,7 +119,7 @@ func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io
 type usageError struct{ error }
 
 // manifestExts are the names a directory walk takes.
-var manifestExts = []string{".yaml", ".yml"}
+var manifestExts = []string{".yaml", ".yml", ".json"}
 
 // writeFS is where --in-place and -o write; tests replace it to inject
 // faults. No flag reaches it.

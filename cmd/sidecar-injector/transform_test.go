@@ -21,7 +21,7 @@ func runCLI(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, 
 }
 
 // TestGolden runs every shared case through the CLI front, from the case's
-// directory so that messages name input.yaml as the goldens do.
+// directory so that messages name input.yaml (or .json) as the goldens do.
 func TestGolden(t *testing.T) {
 	for _, c := range golden.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
@@ -30,7 +30,7 @@ func TestGolden(t *testing.T) {
 			if c.Options.Uninject {
 				mode = "uninject"
 			}
-			args := []string{mode, "-c", "config.yaml", "-f", "input.yaml"}
+			args := []string{mode, "-c", "config.yaml", "-f", c.InputFile}
 			if p := c.Options.AnnotationPrefix; p != "" {
 				args = append(args, "--annotation-prefix", p)
 			}

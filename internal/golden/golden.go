@@ -5,9 +5,9 @@
 // A case is a directory with:
 //
 //	config.yaml    the injector config (required)
-//	input.yaml     the manifests (required)
+//	input.yaml     the manifests (required), or input.json for a JSON file
 //	options.yaml   optional: annotationPrefix, uninject, roundTrip, webhook
-//	expected.yaml  the output, when the case succeeds
+//	expected.yaml  the output, when the case succeeds (expected.json for input.json)
 //	report.txt     the per-resource report, when the case succeeds
 //	errors.txt     the errors, when the case fails
 //
@@ -56,6 +56,9 @@ type Case struct {
 	Config  []byte
 	Input   []byte
 	Options Options
+	// InputFile is input.yaml or input.json, as fronts name it in messages;
+	// ExpectedFile is expected.yaml or expected.json to match.
+	InputFile, ExpectedFile string
 }
 
 // RoundTrip reports whether uninject(expected) must equal the input.
@@ -86,7 +89,14 @@ func Cases(t testing.TB) []*Case {
 		if c.Config, err = os.ReadFile(c.Path("config.yaml")); err != nil {
 			t.Fatalf("case %s: %v", c.Name, err)
 		}
-		if c.Input, err = os.ReadFile(c.Path("input.yaml")); err != nil {
+		c.InputFile, c.ExpectedFile = "input.yaml", "expected.yaml"
+		if _, err := os.Stat(c.Path("input.json")); err == nil {
+			c.InputFile, c.ExpectedFile = "input.json", "expected.json"
+			if _, err := os.Stat(c.Path("input.yaml")); err == nil {
+				t.Fatalf("case %s: input.yaml and input.json: keep one", c.Name)
+			}
+		}
+		if c.Input, err = os.ReadFile(c.Path(c.InputFile)); err != nil {
 			t.Fatalf("case %s: %v", c.Name, err)
 		}
 		if opts, err := os.ReadFile(c.Path("options.yaml")); err == nil {
@@ -114,10 +124,10 @@ func (c *Case) Check(t *testing.T, got Outcome) {
 	if got.Errors != "" {
 		want["errors.txt"] = []byte(strings.TrimRight(got.Errors, "\n") + "\n")
 	} else {
-		want["expected.yaml"] = got.Output
+		want[c.ExpectedFile] = got.Output
 		want["report.txt"] = []byte(got.Report)
 	}
-	for _, name := range []string{"expected.yaml", "report.txt", "errors.txt"} {
+	for _, name := range []string{c.ExpectedFile, "report.txt", "errors.txt"} {
 		path := c.Path(name)
 		data, err := os.ReadFile(path)
 		exists := err == nil
