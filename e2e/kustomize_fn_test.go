@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,6 +170,47 @@ func TestKustomizeExecFunction(t *testing.T) {
 		}
 	})
 
+	// kustomize flattens a List into its items before the function runs;
+	// the CLI injects inside the List: both give the same items.
+	t.Run("a List agrees with the CLI", func(t *testing.T) {
+		c := filepath.Join(root, "testdata", "cases", "list-kubectl-get")
+		config, err := yaml.ReadFile(filepath.Join(c, "config.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := config.PipeE(yaml.SetAnnotation("config.kubernetes.io/function", "exec:\n  path: ./tools/sidecar-injector\n")); err != nil {
+			t.Fatal(err)
+		}
+		input, err := os.ReadFile(filepath.Join(c, "input.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := must(t)(build(kustomization(t, config.MustString(), string(input))))
+		built := map[string]string{}
+		for _, doc := range strings.Split(string(out), "\n---\n") {
+			rn := yaml.MustParse(doc)
+			built[rn.GetKind()+"/"+rn.GetName()] = jsonOf(t, rn)
+		}
+		expected, err := yaml.ReadFile(filepath.Join(c, "expected.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := expected.Pipe(yaml.Lookup("items"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		elements, _ := items.Elements()
+		for _, item := range elements {
+			key := item.GetKind() + "/" + item.GetName()
+			if got, want := built[key], jsonOf(t, item); got != want {
+				t.Errorf("%s: kustomize built\n%s\nthe CLI gives\n%s", key, got, want)
+			}
+		}
+		if len(built) != len(elements) {
+			t.Errorf("kustomize built %d resources, the List holds %d", len(built), len(elements))
+		}
+	})
+
 	// Errors fail the build, and kustomize shows what the function wrote
 	// on stderr: the resource and the field.
 	t.Run("errors", func(t *testing.T) {
@@ -239,4 +281,19 @@ func TestKustomizeKrusty(t *testing.T) {
 	if got := strings.Join(containersOf(t, out, "Deployment", "tomcat"), " "); got != "app" {
 		t.Errorf("without exec: tomcat's containers %q, want the function not run", got)
 	}
+}
+
+// jsonOf renders a resource as JSON, keys sorted: a comparison by meaning.
+func jsonOf(t *testing.T, rn *yaml.RNode) string {
+	t.Helper()
+	b, err := rn.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
 }

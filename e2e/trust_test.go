@@ -228,6 +228,31 @@ spec:
 			}
 		})
 	}
+	t.Run("a List from kubectl get", func(t *testing.T) { testLiveList(t, dir, kubectl, kc, cfgFile) })
+}
+
+// testLiveList: `kubectl get -o yaml` of several objects prints a
+// List; uninject and inject work inside it, and the API server takes the
+// result back.
+func testLiveList(t *testing.T, dir, kubectl, kc, cfgFile string) {
+	list, stderr, code := run(t, dir, nil, kubectl, "--kubeconfig", kc, "get", "-n", "default", "deployment/web", "pod/worker", "-o", "yaml")
+	if code != 0 {
+		t.Fatalf("kubectl get: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(string(list), "kind: List") {
+		t.Fatalf("kubectl did not print a List:\n%s", list)
+	}
+	back, stderr, code := run(t, dir, list, binary, "uninject", "-c", cfgFile, "-f", "-")
+	if code != 0 || strings.Count(string(stderr), "uninjected ") != 2 {
+		t.Fatalf("uninject of the List: exit %d:\n%s", code, stderr)
+	}
+	again, stderr, code := run(t, dir, back, binary, "inject", "-c", cfgFile, "-f", "-")
+	if code != 0 || strings.Count(string(stderr), "injected ") != 2 {
+		t.Fatalf("inject of the uninjected List: exit %d:\n%s", code, stderr)
+	}
+	if _, stderr, code := run(t, dir, again, kubectl, "--kubeconfig", kc, "apply", "--dry-run=server", "-f", "-"); code != 0 {
+		t.Errorf("the API server refuses the re-injected List: %s", stderr)
+	}
 }
 
 // podFromLive makes a pod of a live object: itself, or its pod template,

@@ -97,7 +97,7 @@ func process(rl *ResourceList) kptfn.Results {
 		r := &kptfn.Result{Severity: kptfn.Error, Message: e.Error()}
 		var re *transformer.ResourceError
 		if errors.As(e, &re) {
-			fillRef(r, rl.Items[re.Resource.Index])
+			fillRef(r, rl.Items[re.Resource.Index], &re.Resource)
 			if re.Field != "" {
 				r.Field = &kptfn.Field{Path: re.Field}
 			}
@@ -109,9 +109,9 @@ func process(rl *ResourceList) kptfn.Results {
 	}
 	for _, r := range in.Results {
 		item := rl.Items[r.Resource.Index]
-		out = append(out, itemResult(kptfn.Info, r.Message(), item))
+		out = append(out, itemResult(kptfn.Info, r.Message(), item, &r.Resource))
 		for _, w := range r.Warnings {
-			out = append(out, itemResult(kptfn.Warning, w, item))
+			out = append(out, itemResult(kptfn.Warning, w, item, &r.Resource))
 		}
 	}
 	return out
@@ -124,7 +124,7 @@ func configResult(err error, fc *yaml.RNode) *kptfn.Result {
 		r.Field = &kptfn.Field{Path: ce.Field}
 	}
 	if fc != nil && !isPlaceholder(fc) {
-		fillRef(r, fc)
+		fillRef(r, fc, nil)
 	}
 	return r
 }

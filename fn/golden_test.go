@@ -34,8 +34,12 @@ func caseResourceList(t *testing.T, c *golden.Case) (rl []byte, ok bool) {
 		return nil, false
 	}
 	items, err := (&kio.ByteReader{
-		Reader:         bytes.NewReader(c.Input),
-		SetAnnotations: map[string]string{kioutil.PathAnnotation: c.InputFile, kioutil.LegacyPathAnnotation: c.InputFile},
+		// a List stays one item, as in a file of several documents: the
+		// function injects inside it (unwrapped, its items would carry no
+		// file annotations)
+		DisableUnwrapping: true,
+		Reader:            bytes.NewReader(c.Input),
+		SetAnnotations:    map[string]string{kioutil.PathAnnotation: c.InputFile, kioutil.LegacyPathAnnotation: c.InputFile},
 	}).Read()
 	if err != nil {
 		return nil, false
@@ -274,7 +278,7 @@ func itemsText(t *testing.T, rl *fn.ResourceList) string {
 
 func parseDocs(t *testing.T, data string) []*yaml.RNode {
 	t.Helper()
-	docs, err := (&kio.ByteReader{Reader: strings.NewReader(data), OmitReaderAnnotations: true}).Read()
+	docs, err := (&kio.ByteReader{Reader: strings.NewReader(data), OmitReaderAnnotations: true, DisableUnwrapping: true}).Read()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,21 +4,24 @@ import (
 	"strconv"
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
+	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// itemResult makes a result about one item, with the resourceRef and the
-// file (path and index in it) that kpt shows and sorts by.
-func itemResult(severity kptfn.Severity, msg string, item *yaml.RNode) *kptfn.Result {
+// itemResult makes a result about one resource, with the resourceRef and
+// the file (path and index in it) that kpt shows and sorts by. item is the
+// ResourceList's item; res, when set, the resource inside it (an item of a
+// List) that the result is about.
+func itemResult(severity kptfn.Severity, msg string, item *yaml.RNode, res *transformer.Resource) *kptfn.Result {
 	r := &kptfn.Result{Severity: severity, Message: msg}
 	if item != nil {
-		fillRef(r, item)
+		fillRef(r, item, res)
 	}
 	return r
 }
 
-func fillRef(r *kptfn.Result, rn *yaml.RNode) {
+func fillRef(r *kptfn.Result, rn *yaml.RNode, res *transformer.Resource) {
 	obj := rn.YNode()
 	meta := field(obj, "metadata")
 	r.ResourceRef = &kptfn.ResourceRef{
@@ -26,6 +29,9 @@ func fillRef(r *kptfn.Result, rn *yaml.RNode) {
 		Kind:       field(obj, "kind").Value,
 		Name:       field(meta, "name").Value,
 		Namespace:  field(meta, "namespace").Value,
+	}
+	if res != nil && res.Kind != "" {
+		r.ResourceRef = &kptfn.ResourceRef{APIVersion: res.APIVersion, Kind: res.Kind, Name: res.Name, Namespace: res.Namespace}
 	}
 	if path, index, _ := kioutil.GetFileAnnotations(rn); path != "" {
 		r.File = &kptfn.File{Path: path}

@@ -128,6 +128,19 @@ func (d *Document) text() []byte {
 	return slices.Concat(d.Sep, d.Raw)
 }
 
+// LineOf returns the line in the file of a node of this document's tree
+// (its first line for a node the parser did not place).
+func (d *Document) LineOf(n *yaml.Node) int {
+	if n == nil || n.Line == 0 {
+		return d.Line
+	}
+	line := d.Line + n.Line - 1
+	if sepContent(d.Sep) != nil {
+		line-- // parsed with its separator line, one line earlier
+	}
+	return line
+}
+
 func parseDoc(d *Document) (*yaml.RNode, error) {
 	text := d.text()
 	line := d.Line

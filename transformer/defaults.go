@@ -4,7 +4,7 @@ import (
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
 )
 
 // The API server's defaults for the items the engine injects, as of
@@ -67,7 +67,7 @@ func defaultContainer(c *corev1.Container) {
 
 func roundUpToMilli(l corev1.ResourceList) {
 	for k, v := range l {
-		v.RoundUp(resource.Milli)
+		v.RoundUp(apiresource.Milli)
 		l[k] = v
 	}
 }

@@ -37,25 +37,29 @@ var _ kio.Filter = &Injector{}
 // above any real pod, far below what an alias bomb would take.
 const maxExpandedNodes = 100_000
 
-// Filter applies the engine to every resource. It is all or nothing: if any
-// resource fails, none is changed and the error lists every failure.
+// Filter applies the engine to every resource, and to every item of a
+// List. It is all or nothing: if any resource fails, none is changed and
+// the error lists every failure.
 func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 	in.Results = nil // a fresh list: callers may keep the last one
 	var errs Errors
 	commits := map[int]commitFunc{}
 	for i, rn := range nodes {
-		r, commit, err := in.plan(rn, originOf(rn), i)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		origin := originOf(rn)
+		for _, res := range resourcesOf(rn.YNode()) {
+			r, commit, err := in.plan(res, origin, i)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if r.Action == Ignored {
+				continue
+			}
+			if commit != nil {
+				commits[len(in.Results)] = commit
+			}
+			in.Results = append(in.Results, r)
 		}
-		if r.Action == Ignored {
-			continue
-		}
-		if commit != nil {
-			commits[len(in.Results)] = commit
-		}
-		in.Results = append(in.Results, r)
 	}
 	if err := errs.ErrOrNil(); err != nil {
 		return nodes, err
@@ -69,11 +73,78 @@ func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 // Apply runs the engine on one resource, which it changes in place only on
 // success. origin names where the resource came from, for messages.
 func (in *Injector) Apply(rn *yaml.RNode, origin string) (Result, error) {
-	r, commit, err := in.plan(rn, origin, 0)
+	r, commit, err := in.plan(resourceOf(rn.YNode()), origin, 0)
 	if err == nil && commit != nil {
 		r.Change = commit()
 	}
 	return r, err
+}
+
+// ApplyDocument runs the engine on a document: one resource, or each item
+// of a List (`kubectl get -o yaml` prints one). It changes the document
+// only if every resource succeeds, and returns one result per resource
+// that is not Ignored. origin names where a resource's node is, for
+// messages.
+func (in *Injector) ApplyDocument(rn *yaml.RNode, origin func(*yaml.Node) string) ([]Result, error) {
+	var results []Result
+	var commits []commitFunc
+	var errs Errors
+	for _, res := range resourcesOf(rn.YNode()) {
+		r, commit, err := in.plan(res, origin(res.node), 0)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case r.Action != Ignored:
+			results = append(results, r)
+			commits = append(commits, commit)
+		}
+	}
+	if err := errs.ErrOrNil(); err != nil {
+		return nil, err
+	}
+	for i, commit := range commits {
+		if commit != nil {
+			results[i].Change = commit()
+		}
+	}
+	return results, nil
+}
+
+// resource is one resource of a document: the document itself, or an
+// item of a List, with its kind (for the items of a typed list such as a
+// DeploymentList, which may leave it out, the list's).
+type resource struct {
+	node             *yaml.Node
+	apiVersion, kind string
+}
+
+// resourceOf reads a node as one resource.
+func resourceOf(n *yaml.Node) resource {
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return resource{node: n, apiVersion: scalarString(mapGet(n, "apiVersion")), kind: scalarString(mapGet(n, "kind"))}
+}
+
+// resourcesOf returns the resources a node holds: the items of a List
+// (kind List, or a kind ending in List whose items are a list), each
+// expanded in turn, or the node itself.
+func resourcesOf(n *yaml.Node) []resource {
+	r := resourceOf(n)
+	items := mapGet(r.node, "items")
+	if !strings.HasSuffix(r.kind, "List") || items == nil || items.Kind != yaml.SequenceNode {
+		return []resource{r}
+	}
+	var out []resource
+	for _, it := range items.Content {
+		for _, item := range resourcesOf(it) {
+			if item.kind == "" && r.kind != "List" {
+				item.apiVersion, item.kind = r.apiVersion, strings.TrimSuffix(r.kind, "List")
+			}
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // commitFunc makes a planned change and says what it changed.
@@ -96,21 +167,18 @@ func originOf(rn *yaml.RNode) string {
 
 // plan works out what to do to one resource without changing it, and returns
 // the change as a commit function (nil when there is nothing to change).
-func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, commitFunc, error) {
-	obj := rn.YNode()
-	if obj != nil && obj.Kind == yaml.DocumentNode && len(obj.Content) == 1 {
-		obj = obj.Content[0]
-	}
+func (in *Injector) plan(res resource, origin string, index int) (Result, commitFunc, error) {
+	obj := res.node
 	if obj == nil || obj.Kind != yaml.MappingNode {
 		return Result{Action: Ignored}, nil, nil
 	}
-	kind := scalarString(mapGet(obj, "kind"))
-	wk := in.Config.workloadKind(scalarString(mapGet(obj, "apiVersion")), kind)
+	kind := res.kind
+	wk := in.Config.workloadKind(res.apiVersion, kind)
 	if wk == nil {
 		return Result{Action: Ignored}, nil, nil
 	}
 	meta := mapGet(obj, "metadata")
-	r := Result{Resource: Resource{Kind: kind, Namespace: scalarString(mapGet(meta, "namespace")),
+	r := Result{Resource: Resource{APIVersion: res.apiVersion, Kind: kind, Namespace: scalarString(mapGet(meta, "namespace")),
 		Name: scalarString(mapGet(meta, "name")), Origin: origin, Index: index}}
 	if !isNull(meta) && meta.Kind != yaml.MappingNode {
 		return r, nil, &ResourceError{Resource: r.Resource, Field: "metadata", Msg: "expected a map, got " + describe(meta)}

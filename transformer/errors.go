@@ -8,9 +8,10 @@ import (
 
 // Resource identifies a resource in reports and errors.
 type Resource struct {
-	Kind      string
-	Namespace string
-	Name      string
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
 	// Origin is where the resource came from: a file path, with a line when
 	// known ("deploy.yaml:12"). Empty when unknown.
 	Origin string

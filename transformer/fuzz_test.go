@@ -63,18 +63,29 @@ func runStream(cfg *Config, data []byte, path string, uninject bool) ([]byte, *m
 			continue
 		}
 		pristine := copyNode(d.Node.Document())
-		r, err := in.Apply(d.Node, fmt.Sprintf("%s:%d", path, d.Line))
+		rs, err := in.ApplyDocument(d.Node, func(n *yaml.Node) string {
+			if n == d.Node.YNode() {
+				return fmt.Sprintf("%s:%d", path, d.Line)
+			}
+			return fmt.Sprintf("%s:%d", path, d.LineOf(n))
+		})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if r.Change != nil {
-			if !changeUndoes(d.Node.Document(), r.Change, pristine) {
-				return nil, nil, nil, fmt.Errorf("%s: the engine edited the original it reports in Change", r.Resource)
+		var changes []*Change
+		for _, r := range rs {
+			if r.Change != nil {
+				changes = append(changes, r.Change)
 			}
-			d.Rewrote(r.Change.Node, r.Change.Original)
 		}
-		results = append(results, r)
+		if !changesUndo(d.Node.Document(), changes, pristine) {
+			return nil, nil, nil, fmt.Errorf("%s:%d: the engine edited the original it reports in Change", path, d.Line)
+		}
+		for _, c := range changes {
+			d.Rewrote(c.Node, c.Original)
+		}
+		results = append(results, rs...)
 	}
 	if err := errs.ErrOrNil(); err != nil {
 		return nil, nil, nil, err
@@ -83,14 +94,19 @@ func runStream(cfg *Config, data []byte, path string, uninject bool) ([]byte, *m
 	return out, s, results, err
 }
 
-// changeUndoes reports whether putting a change's original content back
+// changesUndo reports whether putting the changes' original content back
 // gives the document as it was: the engine must never edit the nodes it
 // shares with the original (writers and the webhook diff against them).
-func changeUndoes(doc *yaml.Node, c *Change, pristine *yaml.Node) bool {
-	edited := *c.Node
-	*c.Node = *c.Original
+func changesUndo(doc *yaml.Node, changes []*Change, pristine *yaml.Node) bool {
+	edited := make([]yaml.Node, len(changes))
+	for i, c := range changes {
+		edited[i] = *c.Node
+		*c.Node = *c.Original
+	}
 	same := yamltree.Equal(doc, pristine)
-	*c.Node = edited
+	for i, c := range changes {
+		*c.Node = edited[i]
+	}
 	return same
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/internal/inputs"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // transformOptions are the flags of inject and uninject.
@@ -161,17 +162,24 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 			if d.Node == nil {
 				continue
 			}
-			r, err := in.Apply(d.Node, fmt.Sprintf("%s:%d", s.Path, d.Line))
+			// A document is one resource, or a List of them.
+			rs, err := in.ApplyDocument(d.Node, func(n *yaml.Node) string {
+				line := d.Line // a document is named by its first line, an item of a List by its own
+				if n != d.Node.YNode() {
+					line = d.LineOf(n)
+				}
+				return fmt.Sprintf("%s:%d", s.Path, line)
+			})
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			if r.Change != nil {
-				d.Rewrote(r.Change.Node, r.Change.Original)
+			for _, r := range rs {
+				if r.Change != nil {
+					d.Rewrote(r.Change.Node, r.Change.Original)
+				}
 			}
-			if r.Action != transformer.Ignored {
-				results = append(results, r)
-			}
+			results = append(results, rs...)
 		}
 	}
 	if len(errs) > 0 {
