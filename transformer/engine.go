@@ -275,7 +275,7 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 		r.Removed = without(status.Sets, r.Sets)
 	}
 	switch {
-	case yamltree.Equal(wt.node, t.node):
+	case yamltree.SameValues(wt.node, t.node):
 		r.Action = Unchanged
 		return r, nil, nil
 	case !injected && len(sets) > 0:

@@ -446,3 +446,26 @@ func hugePod(n int) []byte {
 	b.WriteString("  volumes: [{name: v, emptyDir: {}}]\n")
 	return []byte(b.String())
 }
+
+// TestSameValueIsUnchanged: a manifest whose injected item says 420 where
+// the config says 0644 (JSON has no octal; a JSON file is written back with
+// 420) is unchanged, not "upgraded" on every run.
+func TestSameValueIsUnchanged(t *testing.T) {
+	cfg, err := LoadConfig([]byte("containers: [{name: s, image: 's:1'}]\nvolumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := yaml.MustParse(`{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"sidecar-injector.io/inject": "true"}}, "spec": {"containers": [{"name": "a", "image": "a"}]}}`)
+	if _, err := (&Injector{Config: cfg}).Apply(pod, ""); err != nil {
+		t.Fatal(err)
+	}
+	json := strings.Replace(pod.MustString(), "defaultMode: 0644", "defaultMode: 420", 1)
+	if json == pod.MustString() {
+		t.Fatalf("test pod not as expected:\n%s", json)
+	}
+	again := yaml.MustParse(json)
+	r, err := (&Injector{Config: cfg}).Apply(again, "")
+	if err != nil || r.Action != Unchanged {
+		t.Errorf("second run: %v, %s; want unchanged", err, r.Action)
+	}
+}

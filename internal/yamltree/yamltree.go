@@ -2,12 +2,25 @@
 // about yaml.Node trees.
 package yamltree
 
-import "sigs.k8s.io/kustomize/kyaml/yaml"
+import (
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
 
 // Equal compares two trees by meaning: kinds, resolved tags, values, and
 // key order (which decides the bytes written), ignoring comments, styles
-// and positions, and following aliases.
-func Equal(a, b *yaml.Node) bool {
+// and positions, and following aliases. Scalars compare by their text.
+func Equal(a, b *yaml.Node) bool { return equal(a, b, false) }
+
+// SameValues is Equal with numbers and booleans compared by value, as the
+// API server reads them: `0644` and `420`, `0x1F` and `31`, `True` and
+// `true` are the same. The engine leaves a resource untouched when its
+// result differs from it only so.
+func SameValues(a, b *yaml.Node) bool { return equal(a, b, true) }
+
+func equal(a, b *yaml.Node, byValue bool) bool {
 	if a == b {
 		return true
 	}
@@ -23,13 +36,34 @@ func Equal(a, b *yaml.Node) bool {
 	if a.Kind != b.Kind || len(a.Content) != len(b.Content) {
 		return false
 	}
-	if a.Kind == yaml.ScalarNode && (a.Value != b.Value || a.ShortTag() != b.ShortTag()) {
+	if a.Kind == yaml.ScalarNode && (a.ShortTag() != b.ShortTag() || (a.Value != b.Value && !(byValue && sameValue(a.ShortTag(), a.Value, b.Value)))) {
 		return false
 	}
 	for i := range a.Content {
-		if !Equal(a.Content[i], b.Content[i]) {
+		if !equal(a.Content[i], b.Content[i], byValue) {
 			return false
 		}
 	}
 	return true
 }
+
+// sameValue compares two scalars of a resolved tag by value.
+func sameValue(tag, a, b string) bool {
+	switch tag {
+	case "!!int":
+		x, errA := parseInt(a)
+		y, errB := parseInt(b)
+		return errA == nil && errB == nil && x == y
+	case "!!float":
+		x, errA := strconv.ParseFloat(strings.ReplaceAll(a, "_", ""), 64)
+		y, errB := strconv.ParseFloat(strings.ReplaceAll(b, "_", ""), 64)
+		return errA == nil && errB == nil && x == y
+	case "!!bool":
+		return strings.EqualFold(a, b)
+	}
+	return false
+}
+
+// parseInt reads a YAML integer: decimal, 0x hex, 0o or YAML 1.1 0 octal,
+// 0b binary, with an optional sign (Go's base-0 syntax covers them all).
+func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 0, 64) }
