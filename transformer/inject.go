@@ -428,10 +428,13 @@ func (j *injection) applyRemovals() {
 
 // checkMounts makes sure every mount we added names a volume the pod has.
 func (j *injection) checkMounts(sets []*SidecarSet) {
-	volumes := mapGet(j.spec, "volumes")
+	// indexes: a pod may have thousands of containers (a hostile one at
+	// admission), and every app container gets the sets' mounts
+	volumes := indexItems(mapGet(j.spec, "volumes"), "name")
+	containers := indexItems(mapGet(j.spec, "containers"), "name")
 	check := func(field string, mount *yaml.Node) {
 		name := itemName(mount)
-		if findItem(volumes, "name", name) == nil {
+		if volumes[name] == nil {
 			j.errs = append(j.errs, j.t.errorf(fmt.Sprintf("%s.volumeMounts[name=%s]", field, name),
 				"volume %q is not in the pod; add it to the set's volumes", name))
 		}
@@ -453,9 +456,9 @@ func (j *injection) checkMounts(sets []*SidecarSet) {
 			}
 		}
 	}
-	for cname, paths := range j.st.VolumeMounts {
-		c := findItem(mapGet(j.spec, "containers"), "name", cname)
-		for p := range paths {
+	for _, cname := range sortedKeys(j.st.VolumeMounts) {
+		c := containers[cname]
+		for _, p := range j.st.VolumeMounts[cname].sorted() {
 			check(j.t.field(fmt.Sprintf("spec.containers[name=%s]", cname)), findItem(mapGet(c, "volumeMounts"), "mountPath", p))
 		}
 	}
