@@ -25,12 +25,11 @@ type Budget struct {
 // Defaults for NewBudget: the wait covers a large request's handling (a
 // 6 MB pod takes about 50 ms), and the waiters hold no body yet.
 const (
-	DefaultBudgetWait     = 100 * time.Millisecond
-	DefaultBudgetWaiters  = 64
-	DefaultMaxInflightMiB = 48
+	DefaultBudgetWait    = 100 * time.Millisecond
+	DefaultBudgetWaiters = 64
 	// DefaultMaxInflightBytes fits the example Deployment's 128 MiB limit
 	// with GOMEMLIMIT at 96 MiB (docs/webhook.md, "Memory").
-	DefaultMaxInflightBytes = DefaultMaxInflightMiB << 20
+	DefaultMaxInflightBytes = 48 << 20
 )
 
 // NewBudget returns a budget of limit bytes.

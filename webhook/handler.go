@@ -41,10 +41,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // What a request holds while it is served, besides its body: two copies of
 // the pod's strings (its metadata's, read with the envelope, and its
-// tree's, which share one copy of the pod), the tree's nodes (a yaml.Node, a pointer
-// to it in its parent, and one in the decoder's stack while its list is
-// read), the stack of the recursions over the tree (the decoder, the
-// engine, the diff), and what the engine adds to each app container,
+// tree's, which share one copy of the pod), the tree's nodes (a yaml.Node,
+// a pointer to it in its parent, and one in the decoder's stack while its
+// list is read), the stack of the recursions over the tree (the decoder,
+// the engine, the diff), and what the engine adds to each app container,
 // which the patch then carries too. Measured with bench/webhook-memory:
 // see docs/webhook.md, "Memory".
 const (

@@ -197,7 +197,8 @@ func (s *Server) TLSConfig() *tls.Config {
 // TLS12CipherSuites are the TLS 1.2 suites served: ECDHE key exchange
 // (forward secrecy) with AEAD ciphers only, no CBC and no SHA-1 MACs,
 // as Mozilla's "intermediate" profile. TLS 1.3 suites are not
-// configurable and all qualify. Every API server since 1.0 offers these.
+// configurable and all qualify. Go's TLS client, and so the API server,
+// offers them by default.
 var TLS12CipherSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

@@ -167,13 +167,15 @@ func Burst(client *http.Client, url string, pod []byte, n int) Result {
 			uid := fmt.Sprintf("burst-%04d", i)
 			head, tail := Review(uid)
 			req, err := http.NewRequest(http.MethodPost, url, io.MultiReader(bytes.NewReader(head), bytes.NewReader(pod), bytes.NewReader(tail)))
-			if err != nil {
-				panic(err)
-			}
-			req.ContentLength = int64(len(head) + len(pod) + len(tail))
-			req.Header.Set("Content-Type", "application/json")
 			<-start
-			status, problem := send(client, req, uid)
+			status, problem := 0, ""
+			if err != nil {
+				problem = err.Error()
+			} else {
+				req.ContentLength = int64(len(head) + len(pod) + len(tail))
+				req.Header.Set("Content-Type", "application/json")
+				status, problem = send(client, req, uid)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			res.Status[status]++
@@ -224,8 +226,7 @@ func send(client *http.Client, req *http.Request, uid string) (int, string) {
 func NewClient(tlsConfig *tls.Config) *http.Client {
 	return &http.Client{
 		Timeout: 60 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true, DisableCompression: true,
-			MaxConnsPerHost: 0},
+		Transport: &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true, DisableCompression: true},
 	}
 }
 
