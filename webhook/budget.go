@@ -28,8 +28,8 @@ const (
 	DefaultBudgetWait    = 100 * time.Millisecond
 	DefaultBudgetWaiters = 64
 	// DefaultMaxInflightBytes fits the example Deployment's 128 MiB limit
-	// with GOMEMLIMIT at 96 MiB (docs/webhook.md, "Memory").
-	DefaultMaxInflightBytes = 48 << 20
+	// with GOMEMLIMIT at 80 MiB (docs/webhook.md, "Memory").
+	DefaultMaxInflightBytes = 40 << 20
 )
 
 // NewBudget returns a budget of limit bytes.

@@ -156,14 +156,14 @@ func postTo(h http.Handler, body []byte, chunked bool) (*httptest.ResponseRecord
 }
 
 // TestBudgetHoldsBodyAndTree: while a request is admitted, the budget
-// holds its body and the estimate of its tree; afterwards, nothing. A
-// body of unknown length is first weighed at the body limit, then at its
-// size.
+// holds twice its body (the body and the strings read from it) and the
+// estimate of its tree; afterwards, nothing. A body of unknown length is
+// first weighed at the body limit, then at its size.
 func TestBudgetHoldsBodyAndTree(t *testing.T) {
 	body := reviewBody(t, []byte(servedPod), reviewOpts{})
 	pod := object(t, body)
 	shape := nodejson.Measure(pod)
-	want := int64(len(body)) + 2*int64(len(pod)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
+	want := 2*int64(len(body)) + int64(len(pod)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
 	for _, chunked := range []bool{false, true} {
 		h, a := budgetHandler(DefaultMaxInflightBytes)
 		done := make(chan *httptest.ResponseRecorder)
@@ -189,7 +189,7 @@ func TestBudgetHoldsBodyAndTree(t *testing.T) {
 func TestOverloadIs429(t *testing.T) {
 	body := reviewBody(t, []byte(servedPod), reviewOpts{})
 	h, a := budgetHandler(0)
-	h.Budget.limit = int64(len(body)) + h.treeWeight(object(t, body)) // one request at a time
+	h.Budget.limit = 2*int64(len(body)) + h.treeWeight(object(t, body)) // one request at a time
 	first := make(chan *httptest.ResponseRecorder)
 	go func() { w, _ := postTo(h, body, false); first <- w }()
 	var held int64

@@ -39,9 +39,9 @@ type Handler struct {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// What a request holds while it is served, besides its body: two copies of
-// the pod's strings (its metadata's, read with the envelope, and its
-// tree's, which share one copy of the pod), the tree's nodes (a yaml.Node,
+// What a request holds while it is served, besides its body and the
+// strings read with its envelope: a copy of the pod (the strings of its
+// tree), the tree's nodes (a yaml.Node,
 // a pointer to it in its parent, and one in the decoder's stack while its
 // list is read), the stack of the recursions over the tree (the decoder,
 // the engine, the diff), and what the engine adds to each app container,
@@ -57,7 +57,7 @@ const (
 // estimated from its JSON before its tree is built.
 func (h *Handler) treeWeight(object []byte) int64 {
 	shape := nodejson.Measure(object)
-	w := 2*int64(len(object)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
+	w := int64(len(object)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
 	if h.ContainerNodes != nil {
 		if per := h.ContainerNodes(); per > 0 {
 			w += int64(appContainers(object)) * int64(per) * addedWeight
@@ -103,11 +103,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max))
 		return
 	}
-	// The body's bytes are reserved before it is read: by its length, or
-	// by the limit when it comes without one.
-	held := max
+	// The body is reserved before it is read, twice: itself, and the
+	// strings ParseReview copies out of it (the pod's metadata), by its
+	// length, or by the limit when it comes without one.
+	held := 2 * max
 	if r.ContentLength >= 0 {
-		held = r.ContentLength
+		held = 2 * r.ContentLength
 	}
 	if !h.reserve(w, r, start, "", held) {
 		return
@@ -130,7 +131,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusBadRequest, "", "empty request body: expected an AdmissionReview")
 		return
 	}
-	if unused := held - int64(len(body)); unused > 0 {
+	if unused := held - 2*int64(len(body)); unused > 0 {
 		h.release(unused)
 		held -= unused
 	}
@@ -149,7 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tree := h.treeWeight(req.Object)
 		if held+tree > h.Budget.Limit() {
 			h.fail(w, start, http.StatusRequestEntityTooLarge, req.UID, fmt.Sprintf(
-				"the pod would take about %d bytes of memory to handle (%d of request, %d for its %d-byte object's tree), more than the webhook's budget of %d (--max-inflight-bytes)",
+				"the pod would take about %d bytes of memory to handle (%d for the request, %d for the tree of its %d-byte object), more than the webhook's budget of %d (--max-inflight-bytes)",
 				held+tree, held, tree, len(req.Object), h.Budget.Limit()))
 			return
 		}

@@ -38,8 +38,9 @@ type Options struct {
 	// MaxRequestBytes bounds a request body (DefaultMaxRequestBytes if 0).
 	MaxRequestBytes int64
 	// MaxInflightBytes bounds the memory of the requests in flight
-	// (DefaultMaxInflightBytes if 0; see Budget). It is raised to
-	// MaxRequestBytes if lower, so that a body of any accepted size fits.
+	// (DefaultMaxInflightBytes if 0; see Budget). It is raised to twice
+	// MaxRequestBytes if lower, so that a body of any accepted size fits
+	// (a body weighs twice its size, see Handler).
 	MaxInflightBytes int64
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	ShutdownTimeout time.Duration
@@ -89,7 +90,7 @@ func New(o Options) *Server {
 	if o.MaxInflightBytes <= 0 {
 		o.MaxInflightBytes = DefaultMaxInflightBytes
 	}
-	o.MaxInflightBytes = max(o.MaxInflightBytes, o.MaxRequestBytes)
+	o.MaxInflightBytes = max(o.MaxInflightBytes, 2*o.MaxRequestBytes)
 	s := &Server{
 		opts:    o,
 		log:     o.Log,

@@ -368,7 +368,7 @@ func TestServer(t *testing.T) {
 		`sidecar_injector_certificate_reloads_total{result="success"} 2`,
 		`sidecar_injector_ready 1`,
 		`sidecar_injector_inflight_bytes 0`,
-		`sidecar_injector_inflight_bytes_limit 50331648`,
+		`sidecar_injector_inflight_bytes_limit 41943040`,
 	} {
 		if !strings.Contains(metrics, want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)

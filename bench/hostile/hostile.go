@@ -225,7 +225,7 @@ func send(client *http.Client, req *http.Request, uid string) (int, string) {
 // request of a burst opens its own, as the API server's many goroutines do).
 func NewClient(tlsConfig *tls.Config) *http.Client {
 	return &http.Client{
-		Timeout: 60 * time.Second,
+		Timeout:   60 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true, DisableCompression: true},
 	}
 }

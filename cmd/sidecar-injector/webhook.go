@@ -158,8 +158,8 @@ its file paths, and the annotation prefix %s.
 		return nil, errors.New("--reload-interval must be positive")
 	case maxBytes <= 0:
 		return nil, errors.New("--max-request-bytes must be positive")
-	case maxInflight < maxBytes:
-		return nil, fmt.Errorf("--max-inflight-bytes %d is less than --max-request-bytes %d: a request of the largest size could never be served", maxInflight, maxBytes)
+	case maxInflight < 2*maxBytes:
+		return nil, fmt.Errorf("--max-inflight-bytes %d is less than twice --max-request-bytes %d: a request of the largest size could never be served", maxInflight, maxBytes)
 	case o.logFormat != "json" && o.logFormat != "text":
 		return nil, fmt.Errorf("--log-format %q: expected json or text", o.logFormat)
 	}

@@ -26,11 +26,11 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/webhook"
 )
 
-// rssOverSoftLimit is what the process holds beyond GOMEMLIMIT at its
-// peak: the binary's pages, goroutine stacks, the runtime's own. Measured
-// at 8 to 16 MiB (docs/webhook.md, "Memory"); the documented bound is
-// GOMEMLIMIT plus this.
-const rssOverSoftLimit = 24 << 20
+// rssOverSoftLimit is what the process may hold beyond GOMEMLIMIT at its
+// peak: the binary's pages, goroutine stacks, the runtime's own, and the
+// collector's overshoot while it catches up with a burst. The documented
+// bound is GOMEMLIMIT plus this (docs/webhook.md, "Memory").
+const rssOverSoftLimit = 32 << 20
 
 // TestWebhookMemoryBound starts the real binary with the example
 // Deployment's arguments, environment and sidecar config, fires bursts of
