@@ -97,14 +97,16 @@ if [ "${BENCH_MEMORY:-1}" != 0 ]; then
   # Each run starts its own webhook, unpinned: memory, not time, is measured.
   echo
   echo "Memory per byte of one review, no budget (GOGC 400, no GOMEMLIMIT):"
-  "$out/webhook-memory" -bin "$bin" -c 1 -size 6000000 -shapes annotation,escaped,labels,strings,nesting,numbers -- --max-inflight-bytes=100000000000
+  "$out/webhook-memory" -bin "$bin" -c 1 -size 6000000 -shapes annotation,escaped,labels,annotations,strings,nesting,numbers -- --max-inflight-bytes=100000000000
+  "$out/webhook-memory" -bin "$bin" -c 1 -size 38000 -shapes containers -- --max-inflight-bytes=100000000000
   "$out/webhook-memory" -bin "$bin" -c 1 -size 100000 -shapes containers -- --max-inflight-bytes=100000000000
   budget=$(sed -n 's/.*--max-inflight-bytes=\([0-9]*\).*/\1/p' examples/webhook/base/deployment.yaml)
   memlimit=$(grep -A1 'name: GOMEMLIMIT' examples/webhook/base/deployment.yaml | sed -n 's/.*value: *//p')
   echo
   echo "Peak RSS with the example Deployment's settings (GOMEMLIMIT=$memlimit, --max-inflight-bytes=$budget; limit 128Mi):"
-  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 6000000 -budget "$budget" -shapes annotation,escaped,labels,strings,nesting,numbers
-  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 250000 -budget "$budget" -shapes annotation,escaped,labels,strings,nesting,numbers
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 6000000 -budget "$budget" -shapes annotation,escaped,labels,annotations,strings,nesting,numbers
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 250000 -budget "$budget" -shapes annotation,escaped,labels,annotations,strings,nesting,numbers
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 38000 -budget "$budget" -shapes containers
   GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 100000 -budget "$budget" -shapes containers
 fi
 if grep -q '"errors":[1-9]' "$out/results.jsonl"; then

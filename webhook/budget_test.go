@@ -277,7 +277,7 @@ func TestContainerWeight(t *testing.T) {
 	h := testHandler(nil)
 	base := h.treeWeight(pod)
 	h.ContainerNodes = func() int { return 10 }
-	if got := h.treeWeight(pod) - base; got != 3*10*addedWeight {
-		t.Errorf("10 nodes added to 3 containers weigh %d, want %d", got, 3*10*addedWeight)
+	if got, want := h.treeWeight(pod)-base, int64(3*10*addedWeight+4*5*4); got != want { // and the diff's 4x5 table of int32
+		t.Errorf("10 nodes added to 3 containers weigh %d, want %d", got, want)
 	}
 }

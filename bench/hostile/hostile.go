@@ -53,17 +53,18 @@ spec:
 `
 
 // Shapes are the pod shapes Pod makes, worst for memory first.
-var Shapes = []string{"containers", "numbers", "nesting", "strings", "labels", "escaped", "annotation"}
+var Shapes = []string{"containers", "numbers", "nesting", "strings", "labels", "annotations", "escaped", "annotation"}
 
 // ShapeHelp says what each shape is.
 var ShapeHelp = map[string]string{
-	"annotation": "one annotation value the size of the pod (one string)",
-	"escaped":    `one annotation value of \" escapes (the decoder must unescape it)`,
-	"labels":     "labels {\"l0000001\":\"\"}: two nodes per 15 bytes",
-	"strings":    `the app container's args ["","",...]: a node per 3 bytes`,
-	"numbers":    "an unknown field [0,0,...]: a node per 2 bytes",
-	"nesting":    "an unknown field of lists nested 5000 deep, repeated: a node per 2 bytes, deep recursion",
-	"containers": "app containers {\"name\":\"c00001\"}, each gaining an env var and a mount: the diff pairs every one",
+	"annotation":  "one annotation value the size of the pod (one string)",
+	"escaped":     `one annotation value of \" escapes (the decoder must unescape it)`,
+	"labels":      "labels {\"l0000001\":\"\"}: two nodes per 15 bytes",
+	"annotations": "annotations {\"a0000001\":\"\"}: two nodes and a map entry per 15 bytes",
+	"strings":     `the app container's args ["","",...]: a node per 3 bytes`,
+	"numbers":     "an unknown field [0,0,...]: a node per 2 bytes",
+	"nesting":     "an unknown field of lists nested 5000 deep, repeated: a node per 2 bytes, deep recursion",
+	"containers":  "app containers {\"name\":\"c00001\"}, each gaining an env var and a mount: the diff pairs every one",
 }
 
 const podHead = `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"hostile-","namespace":"shop",` +
@@ -96,6 +97,12 @@ func Pod(shape string, size int) ([]byte, error) {
 				b.WriteByte(',')
 			}
 			fmt.Fprintf(&b, `"l%07d":""`, i)
+		}
+		b.WriteString(`}},"spec":{"containers":[` + app + `]}}`)
+	case "annotations":
+		b.WriteString(podHead)
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, `,"a%07d":""`, i)
 		}
 		b.WriteString(`}},"spec":{"containers":[` + app + `]}}`)
 	case "strings":
