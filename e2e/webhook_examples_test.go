@@ -11,15 +11,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -69,7 +72,7 @@ func (c *whCluster) testExamples(t *testing.T) {
 			for _, o := range objs {
 				kinds[o.GetKind()]++
 			}
-			for _, k := range []string{"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "MutatingWebhookConfiguration"} {
+			for _, k := range []string{"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "NetworkPolicy", "MutatingWebhookConfiguration"} {
 				if kinds[k] != 1 {
 					t.Errorf("%d %s, want 1 (rendered: %v)", kinds[k], k, kinds)
 				}
@@ -104,11 +107,13 @@ func (c *whCluster) testExamples(t *testing.T) {
 				}
 				switch gvk.Kind {
 				case "MutatingWebhookConfiguration":
-					c.checkWebhookConfig(t, overlay, got, selfSignedCA)
+					c.checkWebhookConfig(t, overlay, got, selfSignedCA, injectorNamespace(objs))
 				case "Deployment":
 					whCheckDeployment(t, got)
 				case "ConfigMap":
 					whCheckSidecarConfig(t, got)
+				case "NetworkPolicy":
+					whCheckNetworkPolicy(t, got, objs)
 				}
 			}
 		})
@@ -164,7 +169,17 @@ func whConvert(t *testing.T, u *unstructured.Unstructured, into any) {
 	}
 }
 
-func (c *whCluster) checkWebhookConfig(t *testing.T, overlay string, u *unstructured.Unstructured, selfSignedCA []byte) {
+// injectorNamespace is the namespace the rendered Deployment runs in.
+func injectorNamespace(objs []*unstructured.Unstructured) string {
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			return o.GetNamespace()
+		}
+	}
+	return ""
+}
+
+func (c *whCluster) checkWebhookConfig(t *testing.T, overlay string, u *unstructured.Unstructured, selfSignedCA []byte, ownNamespace string) {
 	var mwc admissionregistrationv1.MutatingWebhookConfiguration
 	whConvert(t, u, &mwc)
 	if len(mwc.Webhooks) != 1 {
@@ -174,10 +189,14 @@ func (c *whCluster) checkWebhookConfig(t *testing.T, overlay string, u *unstruct
 	switch {
 	case w.NamespaceSelector == nil || w.NamespaceSelector.MatchLabels["sidecar-injector"] != "enabled":
 		t.Errorf("namespaceSelector %+v: want the seeds' label sidecar-injector: enabled", w.NamespaceSelector)
-	case len(w.NamespaceSelector.MatchExpressions) != 1 || w.NamespaceSelector.MatchExpressions[0].Values[0] != "kube-system":
-		t.Errorf("kube-system is not excluded: %+v", w.NamespaceSelector)
-	case w.ObjectSelector == nil || len(w.ObjectSelector.MatchExpressions) != 1 || w.ObjectSelector.MatchExpressions[0].Operator != metav1.LabelSelectorOpNotIn:
-		t.Errorf("objectSelector %+v: want the injector's own pods excluded", w.ObjectSelector)
+	case len(w.NamespaceSelector.MatchExpressions) != 1 || w.NamespaceSelector.MatchExpressions[0].Key != "kubernetes.io/metadata.name" ||
+		w.NamespaceSelector.MatchExpressions[0].Operator != metav1.LabelSelectorOpNotIn ||
+		!slices.Equal(w.NamespaceSelector.MatchExpressions[0].Values, []string{"kube-system", ownNamespace}):
+		t.Errorf("namespaceSelector %+v: want kube-system and the injector's namespace %q excluded by name", w.NamespaceSelector, ownNamespace)
+	case w.ObjectSelector != nil && (len(w.ObjectSelector.MatchLabels) > 0 || len(w.ObjectSelector.MatchExpressions) > 0):
+		// A pod's labels are its author's: any label that excluded a pod
+		// would let any app skip injection.
+		t.Errorf("objectSelector %+v: a pod label must not decide whether it is injected", w.ObjectSelector)
 	case w.FailurePolicy == nil || *w.FailurePolicy != admissionregistrationv1.Fail,
 		w.SideEffects == nil || *w.SideEffects != admissionregistrationv1.SideEffectClassNone,
 		w.TimeoutSeconds == nil || *w.TimeoutSeconds != 5,
@@ -197,6 +216,47 @@ func (c *whCluster) checkWebhookConfig(t *testing.T, overlay string, u *unstruct
 		if !bytes.Equal(w.ClientConfig.CABundle, selfSignedCA) {
 			t.Errorf("caBundle is not the CA `certs` made:\n%s", w.ClientConfig.CABundle)
 		}
+	}
+}
+
+// whCheckNetworkPolicy: the injector's pods (those the Deployment makes)
+// accept the webhook's port only, and connect nowhere.
+func whCheckNetworkPolicy(t *testing.T, u *unstructured.Unstructured, objs []*unstructured.Unstructured) {
+	var np networkingv1.NetworkPolicy
+	whConvert(t, u, &np)
+	var d appsv1.Deployment
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			whConvert(t, o, &d)
+		}
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil || np.Spec.PodSelector.Size() == 0 || !sel.Matches(labels.Set(d.Spec.Template.Labels)) || np.Namespace != d.Namespace {
+		t.Errorf("podSelector %+v in %s does not select the injector's pods (%v in %s)", np.Spec.PodSelector, np.Namespace, d.Spec.Template.Labels, d.Namespace)
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) || !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) || len(np.Spec.Egress) != 0 {
+		t.Errorf("policyTypes %v, egress %+v: want ingress limited and no egress", np.Spec.PolicyTypes, np.Spec.Egress)
+	}
+	// Every port it admits is a port of the webhook's container, by name or number.
+	ctr := d.Spec.Template.Spec.Containers[0]
+	var admitted []string
+	for _, rule := range np.Spec.Ingress {
+		if len(rule.Ports) == 0 {
+			t.Errorf("an ingress rule admits every port: %+v", rule)
+		}
+		for _, p := range rule.Ports {
+			admitted = append(admitted, p.Port.String())
+			ok := false
+			for _, cp := range ctr.Ports {
+				ok = ok || p.Port != nil && (p.Port.String() == cp.Name || p.Port.IntValue() == int(cp.ContainerPort))
+			}
+			if !ok {
+				t.Errorf("ingress admits port %v, which the webhook's container does not serve (%+v)", p.Port, ctr.Ports)
+			}
+		}
+	}
+	if !slices.Equal(admitted, []string{"https"}) {
+		t.Errorf("ingress admits ports %v, want the webhook's only (https)", admitted)
 	}
 }
 

@@ -13,7 +13,11 @@
 # alternate run by run. Then a soak at concurrency 16 (60 s), which must have
 # zero errors. Targets: p99 < 2 ms at c=16; throughput >= 1/4 of the floor's;
 # < 80 us of server CPU per request; RSS < 64 MB.
-# BENCH_QUICK=1: 3 s runs and a 10 s soak (a smoke test).
+# Then memory (bench/webhook-memory, bench/hostile's shapes): what one
+# review costs per byte with no budget, and the peak RSS of a fresh webhook
+# with the example Deployment's settings under 32 reviews at once.
+# BENCH_QUICK=1: 3 s runs and a 10 s soak (a smoke test); BENCH_MEMORY=0
+# skips the memory runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.bench/webhook
@@ -35,7 +39,7 @@ else
   pin() { local cpu=$1; shift; exec taskset -c "$cpu" "$@"; }
 fi
 
-for prog in ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor ./bench/gen; do
+for prog in ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor ./bench/gen ./bench/webhook-memory; do
   CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/$(basename "$prog")" "$prog"
 done
 bin="$out/sidecar-injector"
@@ -88,6 +92,23 @@ echo
 injected=$(grep -c '"outcome":"injected"' "$out/webhook.log" || true)
 echo
 echo "The webhook logged $injected injections; $(grep -c '"level":"ERROR"' "$out/webhook.log" || true) errors."
+
+if [ "${BENCH_MEMORY:-1}" != 0 ]; then
+  # Each run starts its own webhook, unpinned: memory, not time, is measured.
+  echo
+  echo "Memory per byte of one review, no budget (GOGC 400, no GOMEMLIMIT):"
+  "$out/webhook-memory" -bin "$bin" -c 1 -size 6000000 -shapes annotation,escaped,labels,annotations,strings,nesting,numbers -- --max-inflight-bytes=100000000000
+  "$out/webhook-memory" -bin "$bin" -c 1 -size 38000 -shapes containers -- --max-inflight-bytes=100000000000
+  "$out/webhook-memory" -bin "$bin" -c 1 -size 100000 -shapes containers -- --max-inflight-bytes=100000000000
+  budget=$(sed -n 's/.*--max-inflight-bytes=\([0-9]*\).*/\1/p' examples/webhook/base/deployment.yaml)
+  memlimit=$(grep -A1 'name: GOMEMLIMIT' examples/webhook/base/deployment.yaml | sed -n 's/.*value: *//p')
+  echo
+  echo "Peak RSS with the example Deployment's settings (GOMEMLIMIT=$memlimit, --max-inflight-bytes=$budget; limit 128Mi):"
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 6000000 -budget "$budget" -shapes annotation,escaped,labels,annotations,strings,nesting,numbers
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 250000 -budget "$budget" -shapes annotation,escaped,labels,annotations,strings,nesting,numbers
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 38000 -budget "$budget" -shapes containers
+  GOMEMLIMIT=$memlimit "$out/webhook-memory" -bin "$bin" -c 32 -size 100000 -budget "$budget" -shapes containers
+fi
 if grep -q '"errors":[1-9]' "$out/results.jsonl"; then
   echo "bench-webhook: some runs had errors (see above)" >&2
   exit 1

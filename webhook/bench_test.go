@@ -26,20 +26,33 @@ func benchPod(b *testing.B) []byte {
 	return bytes.TrimSpace(pod)
 }
 
-// BenchmarkServeHTTP is the whole request path but TLS and the network.
+// BenchmarkServeHTTP is the whole request path but TLS and the network,
+// with the memory budget as the server sets it (the pod weighed before its
+// tree is built), and without.
 func BenchmarkServeHTTP(b *testing.B) {
-	h := testHandler(loadInjector(b, nginxConfig))
+	inj := loadInjector(b, nginxConfig)
 	body := reviewBody(b, benchPod(b), reviewOpts{})
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 {
-			b.Fatal(w.Body)
+	for _, budget := range []bool{true, false} {
+		h := testHandler(inj)
+		name := "no-budget"
+		if budget {
+			name = "budget"
+			h.Budget = NewBudget(DefaultMaxInflightBytes, DefaultBudgetWait, DefaultBudgetWaiters)
+			h.ContainerNodes = func() int { return containerNodes(inj) }
 		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatal(w.Body)
+				}
+			}
+		})
 	}
 }
 

@@ -5,12 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/jsonpatch"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
 )
 
 // DefaultMaxRequestBytes bounds a request body. The API server stores objects
@@ -25,9 +30,66 @@ type Handler struct {
 	Metrics         *Metrics
 	Log             *slog.Logger
 	MaxRequestBytes int64
+	// Budget, when set, bounds the memory of the requests in flight (see
+	// treeWeight); a request that does not fit is answered 429.
+	Budget *Budget
+	// ContainerNodes, when set, returns how many nodes the config in
+	// force may add to each app container (its env vars and mounts).
+	ContainerNodes func() int
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// What a request holds while it is served, besides its body and the
+// strings read with its envelope: a copy of the pod (the strings of its
+// tree), the tree's nodes (a yaml.Node,
+// a pointer to it in its parent, and one in the decoder's stack while its
+// list is read), the stack of the recursions over the tree (the decoder,
+// the engine, the diff), and what the engine adds to each app container,
+// which the patch then carries too, and the diff's alignment of the
+// changed container lists. Measured with bench/webhook-memory:
+// see docs/webhook.md, "Memory".
+const (
+	nodeWeight  = 152 + 8 + 16
+	levelWeight = 512
+	addedWeight = 2 * nodeWeight
+)
+
+// treeWeight is what handling a pod will hold beyond the request's body,
+// estimated from its JSON before its tree is built.
+func (h *Handler) treeWeight(object []byte) int64 {
+	shape := nodejson.Measure(object)
+	w := int64(len(object)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
+	if h.ContainerNodes != nil {
+		if per := h.ContainerNodes(); per > 0 {
+			// Every app container changes: the diff aligns the lists.
+			c := appContainers(object)
+			w += int64(c)*int64(per)*addedWeight + jsonpatch.AlignBytes(c, c+1)
+		}
+	}
+	return w
+}
+
+// appContainers counts the items of the pod's spec.containers and
+// spec.initContainers, without validating them (the Admitter does).
+func appContainers(object []byte) int {
+	n := 0
+	s := nodejson.NewScanner(object)
+	s.Object(func(key string) error {
+		if key != "spec" {
+			_, err := s.Delimit()
+			return err
+		}
+		return s.Object(func(key string) error {
+			raw, err := s.Delimit()
+			if key == "containers" || key == "initContainers" {
+				n += nodejson.Measure(raw).Items
+			}
+			return err
+		})
+	})
+	return n
+}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -40,21 +102,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusUnsupportedMediaType, "", fmt.Sprintf("Content-Type %q: expected application/json", ct))
 		return
 	}
-	max := h.MaxRequestBytes
-	if max <= 0 {
-		max = DefaultMaxRequestBytes
-	}
+	max := h.maxRequestBytes()
 	if r.ContentLength > max {
 		h.fail(w, start, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max))
 		return
 	}
+	// The body is reserved before it is read, twice: itself, and the
+	// strings ParseReview copies out of it (the pod's metadata), by its
+	// length, or by the limit when it comes without one.
+	held := 2 * max
+	if r.ContentLength >= 0 {
+		held = 2 * r.ContentLength
+	}
+	if !h.reserve(w, r, start, "", held) {
+		return
+	}
+	defer func() { h.release(held) }()
+
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	buf.Reset()
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
+	body, err := readBody(buf, http.MaxBytesReader(w, r.Body, max), r.ContentLength)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -63,11 +131,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, start, http.StatusBadRequest, "", "reading the request body: "+err.Error())
 		return
-	case buf.Len() == 0:
+	case len(body) == 0:
 		h.fail(w, start, http.StatusBadRequest, "", "empty request body: expected an AdmissionReview")
 		return
 	}
-	req, meta, err := ParseReview(buf.Bytes())
+	if unused := held - 2*int64(len(body)); unused > 0 {
+		h.release(unused)
+		held -= unused
+	}
+	req, meta, err := ParseReview(body)
 	if err != nil {
 		var bad *BadRequestError
 		uid := ""
@@ -77,6 +149,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusBadRequest, uid, err.Error())
 		return
 	}
+	// The pod's tree is reserved before it is built.
+	if h.Budget != nil && req.Object != nil {
+		tree := h.treeWeight(req.Object)
+		if held+tree > h.Budget.Limit() {
+			h.fail(w, start, http.StatusRequestEntityTooLarge, req.UID, fmt.Sprintf(
+				"the pod would take about %d bytes of memory to handle (%d for the request, %d for the tree of its %d-byte object), more than the webhook's budget of %d (--max-inflight-bytes)",
+				held+tree, held, tree, len(req.Object), h.Budget.Limit()))
+			return
+		}
+		if !h.reserve(w, r, start, req.UID, tree) {
+			return
+		}
+		held += tree
+	}
 	d := h.admit(r.Context(), req, meta)
 	status := http.StatusOK
 	if d.HTTPStatus != 0 {
@@ -84,6 +170,63 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.write(w, status, &d.Response)
 	h.record(r.Context(), req, &d, time.Since(start))
+}
+
+// RetryAfterSeconds is the Retry-After of a 429. The API server's client
+// retries such an answer after that long, within the webhook's timeout.
+const RetryAfterSeconds = 1
+
+// reserve takes n bytes of the budget, or answers 429 and reports false.
+func (h *Handler) reserve(w http.ResponseWriter, r *http.Request, start time.Time, uid string, n int64) bool {
+	if h.Budget == nil || h.Budget.Reserve(r.Context(), n) {
+		return true
+	}
+	// Read what is left of the body into nothing: a server that answers
+	// and closes while the client is still sending makes the client's
+	// socket reset, and the client then sees a broken connection instead
+	// of the 429 it should retry.
+	io.Copy(io.Discard, io.LimitReader(r.Body, h.maxRequestBytes()))
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	msg := fmt.Sprintf("sidecar-injector is at its memory budget (--max-inflight-bytes %d): retry", h.Budget.Limit())
+	resp := Errored(uid, http.StatusTooManyRequests, msg)
+	h.write(w, http.StatusTooManyRequests, &resp)
+	h.Metrics.errors.inc("overloaded")
+	h.Metrics.ObserveRequest(OutcomeOverloaded, time.Since(start))
+	h.Log.LogAttrs(r.Context(), slog.LevelWarn, "refused: memory budget in use",
+		slog.String("uid", uid), slog.Int64("bytes", n), slog.Int64("budget", h.Budget.Limit()))
+	return false
+}
+
+func (h *Handler) maxRequestBytes() int64 {
+	if h.MaxRequestBytes <= 0 {
+		return DefaultMaxRequestBytes
+	}
+	return h.MaxRequestBytes
+}
+
+func (h *Handler) release(n int64) {
+	if h.Budget != nil {
+		h.Budget.Release(n)
+	}
+}
+
+// readBody reads a body of the given length (-1: unknown) into buf. With a
+// known length it reads exactly that much into a buffer of that size:
+// bytes.Buffer.ReadFrom would double a full buffer to look for the end.
+func readBody(buf *bytes.Buffer, r io.Reader, length int64) ([]byte, error) {
+	if length < 0 {
+		_, err := buf.ReadFrom(r)
+		return buf.Bytes(), err
+	}
+	buf.Grow(int(length))
+	b := buf.AvailableBuffer()[:length]
+	if _, err := io.ReadFull(r, b); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("body shorter than its Content-Length of %d bytes", length)
+		}
+		return nil, err
+	}
+	return b, nil
 }
 
 func putBuf(b *bytes.Buffer) {

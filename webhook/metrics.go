@@ -33,6 +33,7 @@ type Metrics struct {
 	ready             atomic.Bool
 	version           string
 	startTime         time.Time
+	budget            *Budget // for the in-flight gauges; nil: none
 }
 
 // Outcomes of an admission request, the label of the requests counter.
@@ -44,6 +45,7 @@ const (
 	OutcomeBadRequest  = "bad_request"
 	OutcomeError       = "error"
 	OutcomeUnavailable = "unavailable"
+	OutcomeOverloaded  = "overloaded" // refused with 429: the memory budget was in use
 )
 
 var _ io.WriterTo = (*Metrics)(nil)
@@ -141,10 +143,10 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 	labelled("sidecar_injector_admission_requests_total", "Admission requests served at /mutate, by outcome.", "outcome",
-		m.requests.snapshot(), OutcomeInjected, OutcomeSkipped)
+		m.requests.snapshot(), OutcomeInjected, OutcomeSkipped, OutcomeOverloaded)
 	fmt.Fprintf(cw, "# HELP sidecar_injector_injections_total Pods that received sidecars (dry-run requests included).\n# TYPE sidecar_injector_injections_total counter\nsidecar_injector_injections_total %d\n", m.injections.Load())
 	labelled("sidecar_injector_skips_total", "Pods left unchanged, by the engine's reason.", "reason", m.skips.snapshot())
-	labelled("sidecar_injector_errors_total", "Requests that failed, by type.", "type", m.errors.snapshot())
+	labelled("sidecar_injector_errors_total", "Requests that failed, by type.", "type", m.errors.snapshot(), "overloaded")
 
 	const hn = "sidecar_injector_admission_duration_seconds"
 	fmt.Fprintf(cw, "# HELP %s Time to answer an admission request, from the body read to the response written.\n# TYPE %s histogram\n", hn, hn)
@@ -164,6 +166,10 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	ready := 0
 	if m.ready.Load() {
 		ready = 1
+	}
+	if m.budget != nil {
+		fmt.Fprintf(cw, "# HELP sidecar_injector_inflight_bytes Memory reserved by the admission requests in flight (their bodies and trees, estimated).\n# TYPE sidecar_injector_inflight_bytes gauge\nsidecar_injector_inflight_bytes %d\n", m.budget.InUse())
+		fmt.Fprintf(cw, "# HELP sidecar_injector_inflight_bytes_limit The memory budget of the requests in flight (--max-inflight-bytes); past it, requests are refused with 429.\n# TYPE sidecar_injector_inflight_bytes_limit gauge\nsidecar_injector_inflight_bytes_limit %d\n", m.budget.Limit())
 	}
 	fmt.Fprintf(cw, "# HELP sidecar_injector_ready Whether the webhook has a valid config and certificate.\n# TYPE sidecar_injector_ready gauge\nsidecar_injector_ready %d\n", ready)
 	fmt.Fprintf(cw, "# HELP sidecar_injector_build_info The running version.\n# TYPE sidecar_injector_build_info gauge\nsidecar_injector_build_info{version=%s,goversion=%s} 1\n", quoteLabel(m.version), quoteLabel(runtime.Version()))

@@ -13,8 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // Options configure a webhook server.
@@ -32,6 +37,11 @@ type Options struct {
 	ReloadInterval time.Duration
 	// MaxRequestBytes bounds a request body (DefaultMaxRequestBytes if 0).
 	MaxRequestBytes int64
+	// MaxInflightBytes bounds the memory of the requests in flight
+	// (DefaultMaxInflightBytes if 0; see Budget). It is raised to twice
+	// MaxRequestBytes if lower, so that a body of any accepted size fits
+	// (a body weighs twice its size, see Handler).
+	MaxInflightBytes int64
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	ShutdownTimeout time.Duration
 	// MetricsAddr, when set, also serves /metrics, /healthz and /readyz over
@@ -56,6 +66,7 @@ type Server struct {
 	config   *ConfigStore
 	certs    *CertStore
 	metrics  *Metrics
+	budget   *Budget
 	stopping atomic.Bool
 	errs     map[string]string // last error reported per store, from the poll loop only
 }
@@ -73,6 +84,13 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if o.MaxInflightBytes <= 0 {
+		o.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	o.MaxInflightBytes = max(o.MaxInflightBytes, 2*o.MaxRequestBytes)
 	s := &Server{
 		opts:    o,
 		log:     o.Log,
@@ -80,7 +98,9 @@ func New(o Options) *Server {
 		certs:   &CertStore{CertFile: o.CertFile, KeyFile: o.KeyFile},
 		metrics: NewMetrics(o.Version),
 		errs:    map[string]string{},
+		budget:  NewBudget(o.MaxInflightBytes, DefaultBudgetWait, DefaultBudgetWaiters),
 	}
+	s.metrics.budget = s.budget
 	s.reload()
 	return s
 }
@@ -93,9 +113,38 @@ func (s *Server) Handler() http.Handler {
 		Metrics:         s.metrics,
 		Log:             s.log,
 		MaxRequestBytes: s.opts.MaxRequestBytes,
+		Budget:          s.budget,
+		ContainerNodes:  func() int { return containerNodes(s.config.Injector()) },
 	})
 	s.health(mux)
 	return mux
+}
+
+// containerNodes is how many nodes inj may add to each app container: the
+// env vars and mounts of all its sets, the lists that hold them, and the
+// container's own copy.
+func containerNodes(inj *transformer.Injector) int {
+	if inj == nil {
+		return 0
+	}
+	n := 0
+	for _, set := range inj.Config.Sets {
+		for _, item := range slices.Concat(set.Env, set.VolumeMounts) {
+			n += countNodes(item)
+		}
+	}
+	if n > 0 {
+		n += 3
+	}
+	return n
+}
+
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
 }
 
 func (s *Server) health(mux *http.ServeMux) {
@@ -119,13 +168,15 @@ func (s *Server) health(mux *http.ServeMux) {
 	})
 }
 
-// Ready reports why the server should not receive traffic, or nil.
+// Ready reports why the server should not receive traffic, or nil. The
+// reason is served by /readyz to whoever asks, so it names no file: the
+// log says which file and what is wrong with it.
 func (s *Server) Ready() error {
 	switch {
 	case s.stopping.Load():
 		return errors.New("shutting down")
 	case s.config.Injector() == nil:
-		return fmt.Errorf("no valid sidecar config loaded from %s", s.opts.ConfigFile)
+		return errors.New("no valid sidecar config loaded (the log says why)")
 	}
 	return s.certs.Valid(time.Now())
 }
@@ -138,9 +189,24 @@ func (s *Server) Ready() error {
 func (s *Server) TLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   TLS12CipherSuites,
 		GetCertificate: s.certs.GetCertificate,
 		NextProtos:     []string{"http/1.1"},
 	}
+}
+
+// TLS12CipherSuites are the TLS 1.2 suites served: ECDHE key exchange
+// (forward secrecy) with AEAD ciphers only, no CBC and no SHA-1 MACs,
+// as Mozilla's "intermediate" profile. TLS 1.3 suites are not
+// configurable and all qualify. Go's TLS client, and so the API server,
+// offers them by default.
+var TLS12CipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // Run serves until ctx is done, then shuts down gracefully: readiness turns
@@ -167,7 +233,8 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	s.log.Info("serving admission webhook", "address", ln.Addr().String(), "config", s.opts.ConfigFile,
-		"cert", s.opts.CertFile, "reloadInterval", s.opts.ReloadInterval.String())
+		"cert", s.opts.CertFile, "reloadInterval", s.opts.ReloadInterval.String(),
+		"maxRequestBytes", s.opts.MaxRequestBytes, "maxInflightBytes", s.opts.MaxInflightBytes)
 
 	if s.opts.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", s.opts.MetricsAddr)

@@ -256,6 +256,17 @@ func TestServer(t *testing.T) {
 	if code, body := ts.get("/readyz"); code != 503 || !strings.Contains(body, "no valid sidecar config") {
 		t.Errorf("/readyz without a config: %d %s", code, body)
 	}
+	// Probes and metrics are served to whoever asks: they name no file
+	// (the log does).
+	for _, path := range []string{"/readyz", "/healthz", "/metrics"} {
+		_, body := ts.get(path)
+		for _, file := range []string{cfgDir, certDir.dir, "config.yaml", "tls.crt", "tls.key"} {
+			if strings.Contains(body, file) {
+				t.Errorf("%s names %s:\n%s", path, file, body)
+			}
+		}
+	}
+	eventually(t, "the log to name the config file", func() bool { return strings.Contains(ts.logs.String(), cfgPath) })
 	resp, err := ts.client.Post("https://"+ts.addr+"/mutate", "application/json", bytes.NewReader(reviewBody(t, []byte(servedPod), reviewOpts{})))
 	if err != nil {
 		t.Fatal(err)
@@ -325,10 +336,33 @@ func TestServer(t *testing.T) {
 	certDir.update(map[string][]byte{"tls.crt": c2, "tls.key": k2})
 	eventually(t, "the new certificate", func() bool { return serial() != before })
 
-	// TLS below 1.2 is refused.
-	if conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.pool, MaxVersion: tls.VersionTLS11}); err == nil {
-		conn.Close()
+	// TLS below 1.2 is refused, and so is TLS 1.2 without ECDHE and an
+	// AEAD cipher; TLS 1.3 is served.
+	handshake := func(c *tls.Config) error {
+		c.RootCAs = ts.pool
+		conn, err := tls.Dial("tcp", ts.addr, c)
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	if handshake(&tls.Config{MaxVersion: tls.VersionTLS11}) == nil {
 		t.Error("a TLS 1.1 handshake succeeded")
+	}
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_RSA_WITH_AES_128_GCM_SHA256} {
+		if handshake(&tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}}) == nil {
+			t.Errorf("a TLS 1.2 client offering only %s was served", tls.CipherSuiteName(suite))
+		}
+	}
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256} {
+		if err := handshake(&tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}}); err != nil {
+			t.Errorf("TLS 1.2 with %s: %v", tls.CipherSuiteName(suite), err)
+		}
+	}
+	if err := handshake(&tls.Config{MinVersion: tls.VersionTLS13}); err != nil {
+		t.Errorf("TLS 1.3: %v", err)
 	}
 
 	// Metrics count what happened, in the Prometheus text format.
@@ -339,6 +373,8 @@ func TestServer(t *testing.T) {
 		`sidecar_injector_config_reloads_total{result="failure"} 1`,
 		`sidecar_injector_certificate_reloads_total{result="success"} 2`,
 		`sidecar_injector_ready 1`,
+		`sidecar_injector_inflight_bytes 0`,
+		`sidecar_injector_inflight_bytes_limit 41943040`,
 	} {
 		if !strings.Contains(metrics, want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)

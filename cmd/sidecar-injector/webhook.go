@@ -76,7 +76,7 @@ func webhookFlags(args []string, stderr io.Writer) (*webhookOptions, error) {
 	o := &webhookOptions{}
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var maxBytes int64
+	var maxBytes, maxInflight int64
 	for _, name := range []string{"c", "config"} {
 		fs.StringVar(&o.ConfigFile, name, "", "sidecar config file: a SidecarInjector, the tutorial's ConfigMap, or its bare containers:/volumes: file")
 	}
@@ -87,6 +87,8 @@ func webhookFlags(args []string, stderr io.Writer) (*webhookOptions, error) {
 	fs.StringVar(&o.AnnotationPrefix, "annotation-prefix", "", "annotation prefix, overriding the config's (e.g. "+tutorialPrefix+")")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", webhook.DefaultReloadInterval, "how often to check the config and certificate files for changes")
 	fs.Int64Var(&maxBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "largest request body accepted")
+	fs.Int64Var(&maxInflight, "max-inflight-bytes", webhook.DefaultMaxInflightBytes,
+		"memory budget of the requests in flight (bodies and pod trees, estimated); past it requests are refused with 429 and Retry-After (see docs/webhook.md for the peak RSS it allows)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", webhook.DefaultShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", "", "also serve /metrics, /healthz and /readyz over plain HTTP on this address (e.g. :8080); off by default")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
@@ -156,10 +158,12 @@ its file paths, and the annotation prefix %s.
 		return nil, errors.New("--reload-interval must be positive")
 	case maxBytes <= 0:
 		return nil, errors.New("--max-request-bytes must be positive")
+	case maxInflight < 2*maxBytes:
+		return nil, fmt.Errorf("--max-inflight-bytes %d is less than twice --max-request-bytes %d: a request of the largest size could never be served", maxInflight, maxBytes)
 	case o.logFormat != "json" && o.logFormat != "text":
 		return nil, fmt.Errorf("--log-format %q: expected json or text", o.logFormat)
 	}
-	o.MaxRequestBytes = maxBytes
+	o.MaxRequestBytes, o.MaxInflightBytes = maxBytes, maxInflight
 	o.Addr = net.JoinHostPort(o.bindAddress, strconv.Itoa(o.port))
 	if o.logLevel == "" {
 		o.logLevel = "info"
@@ -168,6 +172,13 @@ its file paths, and the annotation prefix %s.
 		}
 	}
 	return o, nil
+}
+
+// softMemoryLimit is the GOMEMLIMIT the webhook sets itself when the
+// environment does not: twice the budget, and at least 32 MiB above it
+// for the process's own heap.
+func softMemoryLimit(budget int64) int64 {
+	return max(2*budget, budget+32<<20)
 }
 
 func (o *webhookOptions) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -201,6 +212,13 @@ func runWebhook(args []string, _ io.Reader, _, stderr io.Writer) int {
 	// (docs/BENCHMARKS.md). GOGC and GOMEMLIMIT set by the user win.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(webhookGOGC)
+	}
+	// That trade must stop where the memory budget says: past a soft
+	// limit of twice the budget the collector runs as often as needed,
+	// so that the garbage of the requests served does not add to the
+	// memory of those in flight (docs/webhook.md, "Memory").
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit(o.MaxInflightBytes))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()

@@ -14,12 +14,17 @@ func TestWebhookFlags(t *testing.T) {
 	cases := map[string]struct {
 		args                               []string
 		config, cert, key, addr, prefix, l string
+		inflight                           int64
 		err                                string
 	}{
 		"ours": {args: []string{"--config", "c.yaml", "--tls-cert-file", "t.crt", "--tls-key-file", "t.key", "--bind-address", "127.0.0.1", "--port", "9443"},
 			config: "c.yaml", cert: "t.crt", key: "t.key", addr: "127.0.0.1:9443", l: "info"},
 		"defaults": {args: []string{"-c", "c.yaml", "--tls-cert-file", "t.crt", "--tls-key-file", "t.key"},
-			config: "c.yaml", cert: "t.crt", key: "t.key", addr: ":8443", l: "info"},
+			config: "c.yaml", cert: "t.crt", key: "t.key", addr: ":8443", l: "info", inflight: 40 << 20},
+		"budget": {args: []string{"-c", "c.yaml", "--tls-cert-file", "t.crt", "--tls-key-file", "t.key", "--max-request-bytes", "1000", "--max-inflight-bytes", "2000"},
+			config: "c.yaml", cert: "t.crt", key: "t.key", addr: ":8443", l: "info", inflight: 2000},
+		"budget below the body limit": {args: []string{"-c", "c", "--tls-cert-file", "t", "--tls-key-file", "k", "--max-inflight-bytes", "14680063"},
+			err: "--max-inflight-bytes 14680063 is less than twice --max-request-bytes 7340032"},
 		// The seeds' Deployment, verbatim.
 		"tutorial": {args: []string{"-sidecarCfgFile=/etc/webhook/config/sidecarconfig.yaml", "-tlsCertFile=/etc/webhook/certs/cert.pem",
 			"-tlsKeyFile=/etc/webhook/certs/key.pem", "-alsologtostderr", "-v=4", "2>&1"},
@@ -54,6 +59,9 @@ func TestWebhookFlags(t *testing.T) {
 					t.Errorf("got %q, want %q", got, want)
 					break
 				}
+			}
+			if c.inflight != 0 && o.MaxInflightBytes != c.inflight {
+				t.Errorf("--max-inflight-bytes %d, want %d", o.MaxInflightBytes, c.inflight)
 			}
 		})
 	}

@@ -144,9 +144,19 @@ func (p *patcher) sequence(a, b *yaml.Node) error {
 // marks one as removed (b < 0) or added (a < 0).
 type step struct{ a, b int }
 
-// maxAlignCells bounds the quadratic alignment; past it, lists are paired
-// greedily. Real pods come nowhere near it once common ends are trimmed.
-const maxAlignCells = 1 << 22
+// maxAlignCells bounds the quadratic alignment (4 MB of table); past it,
+// lists are paired greedily. Real pods come nowhere near it once common
+// ends are trimmed: a list of 1,024 items all changed.
+const maxAlignCells = 1 << 20
+
+// AlignBytes is the memory the alignment of lists of n and m items
+// takes: the webhook weighs a request by it before the diff runs.
+func AlignBytes(n, m int) int64 {
+	if n*m > maxAlignCells {
+		return 0
+	}
+	return int64(n+1) * int64(m+1) * 4
+}
 
 // align finds the longest common subsequence of paired items.
 func align(as, bs []*yaml.Node) []step {
@@ -155,8 +165,8 @@ func align(as, bs []*yaml.Node) []step {
 		return greedy(as, bs)
 	}
 	// lcs[i][j]: pairs in as[i:], bs[j:]
-	lcs := make([]int, (n+1)*(m+1))
-	at := func(i, j int) *int { return &lcs[i*(m+1)+j] }
+	lcs := make([]int32, (n+1)*(m+1))
+	at := func(i, j int) *int32 { return &lcs[i*(m+1)+j] }
 	for i := n - 1; i >= 0; i-- {
 		for j := m - 1; j >= 0; j-- {
 			switch {

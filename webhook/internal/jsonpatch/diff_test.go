@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -246,5 +247,34 @@ func TestAlignGreedyFallback(t *testing.T) {
 	}
 	if n := strings.Count(string(patch), `"op"`); n != 3 {
 		t.Errorf("%d operations, want 3: %s", n, patch)
+	}
+}
+
+// TestAlignMemory: aligning two lists whose items all changed takes a
+// table of at most 4 MB (the webhook weighs it with AlignBytes).
+func TestAlignMemory(t *testing.T) {
+	var a, b []any
+	for i := 0; i < 1000; i++ {
+		a = append(a, map[string]any{"name": fmt.Sprint(i)})
+		b = append(b, map[string]any{"name": fmt.Sprint(i), "env": 1})
+	}
+	b = append(b, map[string]any{"name": "sidecar"})
+	from, to := decode(t, mustJSON(map[string]any{"l": a})), decode(t, mustJSON(map[string]any{"l": b}))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := Diff(from, to); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	table := AlignBytes(len(a), len(b))
+	if table == 0 || table > 4<<20+1<<16 {
+		t.Fatalf("AlignBytes(%d, %d) = %d", len(a), len(b), table)
+	}
+	// The table, and the patch of 1,000 operations (well under 1 MB).
+	if got := int64(after.TotalAlloc - before.TotalAlloc); got > table+1<<20 {
+		t.Errorf("Diff allocated %d bytes; the table is %d", got, table)
+	}
+	if AlignBytes(1100, 1100) != 0 {
+		t.Error("lists past the bound must be paired greedily, with no table")
 	}
 }

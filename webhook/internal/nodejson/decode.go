@@ -66,11 +66,13 @@ func (dec *Decoder) Decode(data []byte) (*yaml.Node, error) {
 	// substrings of it, not allocations of their own.
 	d := &dec.d
 	d.data, d.src, d.build, d.pos = data, string(data), true, 0
-	if cap(d.nodes) < dec.usedNodes {
-		d.nodes = make([]yaml.Node, 0, dec.usedNodes)
+	// Presized for a tree like the last one, but not past maxPresize: one
+	// huge document must not make every later one allocate its size.
+	if want := min(dec.usedNodes, maxPresize); cap(d.nodes) < want {
+		d.nodes = make([]yaml.Node, 0, want)
 	}
-	if cap(d.children) < dec.usedChildren {
-		d.children = make([]*yaml.Node, 0, dec.usedChildren)
+	if want := min(dec.usedChildren, maxPresize); cap(d.children) < want {
+		d.children = make([]*yaml.Node, 0, want)
 	}
 	// Stale nodes past the lengths are overwritten whole as they are reused.
 	d.nodes, d.children, d.stack = d.nodes[:0], d.children[:0], d.stack[:0]
@@ -92,6 +94,10 @@ func (d *decoder) decode() (*yaml.Node, error) {
 	}
 	return n, nil
 }
+
+// maxPresize bounds the slabs a Decoder sizes from its last tree: 16384
+// nodes (2.5 MB) cover a 150 KB pod; larger trees take more slabs.
+const maxPresize = 1 << 14
 
 type decoder struct {
 	data  []byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -316,6 +317,9 @@ func FuzzDecode(f *testing.F) {
 		if !valid {
 			return
 		}
+		if c, m := countNodes(n), Measure(data); c > m.Nodes || (n.Kind != yaml.ScalarNode && m.Items != len(n.Content)/itemNodes(n)) {
+			t.Fatalf("Measure(%q) = %+v; Decode built %d nodes, %d items", data, m, c, len(n.Content)/itemNodes(n))
+		}
 		out, err := Append(nil, n)
 		if err != nil {
 			t.Fatalf("Append: %v", err)
@@ -404,4 +408,69 @@ func FuzzScanPlainASCII(f *testing.F) {
 			t.Fatalf("scanPlainASCII(%q, %d) = %d, want %d", data, start, got, want)
 		}
 	})
+}
+
+func TestMeasure(t *testing.T) {
+	for _, tc := range []struct {
+		json                string
+		nodes, depth, items int
+	}{
+		{`1`, 1, 0, 0},
+		{`"a,b:{["`, 1, 0, 0},
+		{`"a\"]["`, 1, 0, 0},
+		{`{"a":1,"b":[true,null,"x"]}`, 8, 2, 2},
+		{` [ {"a":[1,2]}, "x,y" , 3 ] `, 8, 3, 3},
+		{`[ ]`, 2, 1, 0}, // empty: one node too many
+		{`[[[[]]]]`, 5, 4, 1},
+		{`{"a":{"b":{"c":"d"}}}`, 7, 3, 1},
+		{`{"unterminated`, 2, 1, 1},
+	} {
+		got := Measure([]byte(tc.json))
+		if got != (Shape{tc.nodes, tc.depth, tc.items}) {
+			t.Errorf("Measure(%s) = %+v, want {%d %d %d}", tc.json, got, tc.nodes, tc.depth, tc.items)
+		}
+		if tree, err := Decode([]byte(tc.json)); err == nil {
+			if n := countNodes(tree); n > got.Nodes {
+				t.Errorf("%s: Decode built %d nodes, Measure bounds them at %d", tc.json, n, got.Nodes)
+			}
+		}
+	}
+}
+
+// itemNodes is how many nodes of a container's Content make one item.
+func itemNodes(n *yaml.Node) int {
+	if n.Kind == yaml.MappingNode {
+		return 2
+	}
+	return 1
+}
+
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
+}
+
+// TestDecoderForgetsHugeTrees: a Decoder sizes its slabs from its last
+// tree, but a huge one must not make the next small document allocate
+// its size.
+func TestDecoderForgetsHugeTrees(t *testing.T) {
+	var dec Decoder
+	huge := []byte("[" + strings.Repeat("0,", 1<<20) + "0]")
+	if _, err := dec.Decode(huge); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := dec.Decode([]byte(`{"a":[1,2,3]}`)); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// The cap is 16384 nodes of 152 bytes and as many pointers; the huge
+	// tree's size would be 160 MB.
+	if got := after.TotalAlloc - before.TotalAlloc; got > 3<<20 {
+		t.Errorf("decoding a small document after a huge one allocated %d bytes", got)
+	}
 }
