@@ -12,6 +12,7 @@ targets=(
   "./transformer FuzzInject"
   "./transformer FuzzLoadConfig"
   "./manifest FuzzParse"
+  "./fn FuzzItemByItem"
   "./webhook FuzzAdmit"
   "./webhook/internal/nodejson FuzzDecode"
   "./webhook/internal/nodejson FuzzDelimit"

@@ -80,21 +80,76 @@ const deployment = `- apiVersion: apps/v1
 // ResourceList returns a ResourceList of n Deployments with Config as its
 // functionConfig.
 func ResourceList(n int) []byte {
-	var b bytes.Buffer
-	b.Grow(n * 1300)
-	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, deployment, i, i%10, fmt.Sprintf(fileAnnotations, i))
-	}
-	b.WriteString("functionConfig:\n")
+	return resourceList(Deployments, n, -1)
+}
+
+// Shape is the kind of item of a generated ResourceList.
+type Shape string
+
+const (
+	Deployments Shape = "deployments"  // ~40-line Deployments, opted in, with kpt's file annotations
+	Pods        Shape = "pods"         // 10-line Pods, opted in: the sidecar is most of the output
+	SkippedPods Shape = "skipped-pods" // 8-line Pods that do not ask: the result is most of the output
+)
+
+// ResourceListUpTo returns a ResourceList of as many items of the shape
+// as fit in size bytes, for measuring the KRM function at its input limit.
+func ResourceListUpTo(shape Shape, size int) []byte {
+	return resourceList(shape, -1, size)
+}
+
+// resourceList makes n items, or as many as fit in size bytes when n < 0.
+func resourceList(shape Shape, n, size int) []byte {
+	var tail bytes.Buffer
+	tail.WriteString("functionConfig:\n")
 	for _, line := range bytes.SplitAfter([]byte(Config), []byte("\n")) {
 		if len(line) > 0 {
-			b.WriteString("  ")
-			b.Write(line)
+			tail.WriteString("  ")
+			tail.Write(line)
 		}
 	}
+	var b bytes.Buffer
+	if n >= 0 {
+		b.Grow(n * 1300)
+	} else {
+		b.Grow(size)
+	}
+	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
+	for i := 0; n < 0 || i < n; i++ {
+		var item string
+		switch shape {
+		case Pods, SkippedPods:
+			annotations := ""
+			if shape == Pods {
+				annotations = podOptIn
+			}
+			item = fmt.Sprintf(pod, i, annotations)
+		default:
+			item = fmt.Sprintf(deployment, i, i%10, fmt.Sprintf(fileAnnotations, i))
+		}
+		if n < 0 && b.Len()+len(item)+tail.Len() > size {
+			break
+		}
+		b.WriteString(item)
+	}
+	b.Write(tail.Bytes())
 	return b.Bytes()
 }
+
+// pod is the smallest workload; %[2]s holds podOptIn or nothing.
+const pod = `- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: pod-%06[1]d
+%[2]s  spec:
+    containers:
+    - name: app
+      image: app:1
+`
+
+const podOptIn = `    annotations:
+      sidecar-injector.io/inject: "true"
+`
 
 // fileAnnotations are what kpt adds to the items it hands to a function.
 const fileAnnotations = `    annotations:
