@@ -15,8 +15,8 @@ import (
 const (
 	// DefaultMaxInputMB bounds the ResourceList: almost seven times the
 	// largest benchmark package (10,000 Deployments, 9.3 MiB), for a peak
-	// of about 200 MiB at the limit for lists as kustomize and kpt write
-	// them, and under 500 MiB whatever the list holds.
+	// RSS at the limit of about 170 MiB for lists as kustomize and kpt
+	// write them, and 430 MiB for the worst we could make.
 	DefaultMaxInputMB = 64
 	// MaxInputEnv overrides it (a KRM function takes no flags).
 	MaxInputEnv = "SIDECAR_INJECTOR_MAX_INPUT_MB"

@@ -53,18 +53,21 @@ func TestInputLimit(t *testing.T) {
 }
 
 // listOfSize makes a ResourceList of n bytes in kustomize's layout:
-// ConfigMaps, the last one padded.
+// ConfigMaps with 12 KiB of data (the function's limit for one item is
+// 1/32 of the input's), the last one padded to size.
 func listOfSize(t *testing.T, n int) []byte {
 	t.Helper()
 	head := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
 	tail := "functionConfig:\n" + indentBlock(injectorConfig)
+	item := func(i, size int) string {
+		return fmt.Sprintf("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c%d\n  data:\n    pad: '%s'\n", i, strings.Repeat("x", size))
+	}
 	var b strings.Builder
 	b.WriteString(head)
-	for i := 0; b.Len()+len(tail)+200 < n; i++ {
-		fmt.Fprintf(&b, "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c%d\n", i)
+	for i := 0; b.Len()+len(tail)+2*len(item(i, 12<<10)) < n; i++ {
+		b.WriteString(item(i, 12<<10))
 	}
-	pad := n - b.Len() - len(tail) - len("- pad: ''\n")
-	b.WriteString("- pad: '" + strings.Repeat("x", pad) + "'\n")
+	b.WriteString(item(-1, n-b.Len()-len(tail)-len(item(-1, 0))))
 	b.WriteString(tail)
 	if b.Len() != n {
 		t.Fatalf("made %d bytes, want %d", b.Len(), n)
@@ -120,10 +123,6 @@ func TestDocumentLimit(t *testing.T) {
 			items: "- apiVersion: v1\n  kind: Service\n  metadata: &meta\n    name: web\n" + manyItems + "- apiVersion: v1\n  kind: Service\n  metadata: *meta\n",
 			want:  "sidecar-injector: reading the ResourceList: the item at line 4008: yaml: unknown anchor 'meta' referenced\n",
 		},
-		"a syntax error": {
-			items: manyItems + "- apiVersion: v1\n  kind: Service\n  metadata: {name: [}\n",
-			want:  "sidecar-injector: reading the ResourceList: the item at line 4004: yaml: line 4005: did not find expected node content\n",
-		},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -139,6 +138,46 @@ func TestDocumentLimit(t *testing.T) {
 			}
 			if stderr.String() != c.want {
 				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), c.want)
+			}
+		})
+	}
+}
+
+// A syntax error in a list read item by item is reported at the line that
+// reading the list whole reports.
+func TestSyntaxErrorLines(t *testing.T) {
+	service := "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: web\n"
+	manyItems := strings.Repeat(service, 1000) // 60 KiB, lines 4 to 4003
+	cases := map[string]struct{ items, config, itemByItem string }{
+		"in an item": {
+			items:      manyItems + "- apiVersion: v1\n  kind: Service\n  metadata: {name: [}\n",
+			itemByItem: "the item at line 4004: ",
+		},
+		"in the config": {
+			items:  manyItems,
+			config: strings.Replace(injectorConfig, "  sidecars:\n", "  sidecars: [\n", 1),
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			config := c.config
+			if config == "" {
+				config = injectorConfig
+			}
+			in := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + c.items + "functionConfig:\n" + indentBlock(config)
+			// Read whole, being small enough; then with a 1 MiB limit,
+			// which makes it too large for that (32 KiB).
+			var out, whole, itemByItem bytes.Buffer
+			if code := fn.Run(strings.NewReader(in), &out, &whole); code != fn.ExitFailed || out.Len() != 0 || !strings.Contains(whole.String(), "yaml: line ") {
+				t.Fatalf("read whole: exit code %d, %d bytes out, stderr %q", code, out.Len(), whole.String())
+			}
+			t.Setenv(fn.MaxInputEnv, "1")
+			if code := fn.Run(strings.NewReader(in), &out, &itemByItem); code != fn.ExitFailed || out.Len() != 0 {
+				t.Errorf("item by item: exit code %d, %d bytes out", code, out.Len())
+			}
+			want := strings.Replace(whole.String(), "reading the ResourceList: ", "reading the ResourceList: "+c.itemByItem, 1)
+			if itemByItem.String() != want {
+				t.Errorf("item by item:\n%s\nwant, as read whole:\n%s", itemByItem.String(), want)
 			}
 		})
 	}

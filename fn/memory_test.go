@@ -34,7 +34,7 @@ func TestPeakMemory(t *testing.T) {
 	}
 	for _, shape := range []workload.Shape{workload.Deployments, workload.Pods, workload.SkippedPods} {
 		t.Run(string(shape), func(t *testing.T) {
-			small, large := workload.ResourceListUpTo(shape, 1<<20), workload.ResourceListUpTo(shape, 4<<20)
+			small, large := workload.ResourceListUpTo(shape, 1<<20, workload.Options{}), workload.ResourceListUpTo(shape, 4<<20, workload.Options{})
 			perByte := float64(peakRSS(t, large)-peakRSS(t, small)) / float64(len(large)-len(small))
 			t.Logf("%.2f bytes of peak RSS per byte of input", perByte)
 			if perByte > maxRSSPerInputByte {
