@@ -54,6 +54,16 @@ func TestItemByItemMatchesWhole(t *testing.T) {
 			}
 		})
 	}
+	// Results of earlier functions come after the config; then this
+	// function's, after an error too.
+	for name, workload := range map[string]string{"ok": deployment("web", "web.yaml", 0, "true"), "error": deployment("web", "web.yaml", 0, "mesh")} {
+		t.Run("earlier results, "+name, func(t *testing.T) {
+			in := string(resourceList(t, injectorConfig, workload)) + "results:\n- message: from an earlier function\n  severity: warning\n"
+			if !checkSamePaths(t, []byte(in)) {
+				t.Error("not read item by item")
+			}
+		})
+	}
 	// Every list kustomize or kpt would send for the shared cases, and
 	// the function's own output, are read item by item (and the fn tests'
 	// run helper checks that this gives what reading them whole gives).
