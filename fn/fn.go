@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
+	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -25,24 +27,54 @@ const (
 	ExitNoInput = 2 // stdin was empty: not run by an orchestrator
 )
 
-// maxInput bounds what is read: everything is held in memory, and a larger
-// stream is surely not a package of manifests.
-const maxInput = 1 << 30
-
 // Run is the whole function: ResourceList from stdin, ResourceList with
 // results to stdout, errors and warnings also to stderr (kustomize shows
 // only stderr). It returns the exit code: non-zero whenever an error
-// result was written.
+// result was written. Nothing is written on stdout unless the whole
+// ResourceList was read.
 func Run(stdin io.Reader, stdout, stderr io.Writer) int {
-	data, err := io.ReadAll(io.LimitReader(stdin, maxInput+1))
+	lim, err := inputLimits()
+	if err != nil {
+		fmt.Fprintf(stderr, "sidecar-injector: %v\n", err)
+		return ExitFailed
+	}
+	data, err := readInput(stdin, lim.input)
 	switch {
+	case err == errTooLarge:
+		fmt.Fprintf(stderr, "sidecar-injector: reading the ResourceList: it is larger than the limit, %s; %s=N raises the limit to N MiB (docs/krm-function.md)\n", size(lim.input), MaxInputEnv)
+		return ExitFailed
 	case err != nil:
 		fmt.Fprintf(stderr, "sidecar-injector: reading stdin: %v\n", err)
 		return ExitFailed
-	case len(data) > maxInput:
-		fmt.Fprintf(stderr, "sidecar-injector: the ResourceList is larger than %d MiB\n", maxInput>>20)
+	case !utf8.Valid(data):
+		fmt.Fprintf(stderr, "sidecar-injector: reading the ResourceList: line %d: not valid UTF-8 text\n", manifest.InvalidUTF8Line(data))
 		return ExitFailed
 	}
+	// A list as kustomize and kpt write it is read item by item; any
+	// other (or one that cannot be, see layout.go) as one document,
+	// which takes far more memory, so it has a lower limit.
+	var notItemByItem error = fmt.Errorf("reading the ResourceList: %w", errNotLayout)
+	if l, ok := splitItems(data); ok {
+		problems, written, err := l.run(lim.document, stdout)
+		switch {
+		case err == nil:
+			return report(problems, stderr)
+		case written || len(data) > lim.document && !errors.Is(err, errNotLayout):
+			fmt.Fprintf(stderr, "sidecar-injector: %v\n", err)
+			return ExitFailed
+		}
+		notItemByItem = err // if it is small enough, reading it whole says exactly what is wrong
+	}
+	if len(data) > lim.document {
+		fmt.Fprintf(stderr, "sidecar-injector: %v; so it is read as one document, and at %s it is over the limit of %s for one document (%s)\n",
+			notItemByItem, size(len(data)), size(lim.document), documentLimitNote)
+		return ExitFailed
+	}
+	return runWhole(data, stdout, stderr)
+}
+
+// runWhole is Run on a ResourceList read as one document.
+func runWhole(data []byte, stdout, stderr io.Writer) int {
 	rl, err := ReadResourceList(data)
 	if err == errNoInput {
 		fmt.Fprintln(stderr, "sidecar-injector: expected a ResourceList on stdin (a KRM function, as run by kustomize or kpt); run 'sidecar-injector help' for the commands")
@@ -58,6 +90,11 @@ func Run(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sidecar-injector: %v\n", err)
 		return ExitFailed
 	}
+	return report(results, stderr)
+}
+
+// report writes the errors and warnings to stderr and returns the exit code.
+func report(results kptfn.Results, stderr io.Writer) int {
 	for _, r := range results {
 		if r.Severity == kptfn.Error || r.Severity == kptfn.Warning {
 			fmt.Fprintf(stderr, "%s: %s\n", r.Severity, r.Message)
@@ -84,35 +121,52 @@ func Process(rl *ResourceList) kptfn.Results {
 func process(rl *ResourceList) kptfn.Results {
 	cfg, err := loadConfig(rl.FunctionConfig)
 	if err != nil {
-		var out kptfn.Results
-		for _, e := range transformer.ErrorList(err) {
-			out = append(out, configResult(e, rl.FunctionConfig))
-		}
-		return out
+		return configResults(err, rl.FunctionConfig)
 	}
 	in := &transformer.Injector{Config: cfg}
 	_, err = in.Filter(rl.Items)
 	var out kptfn.Results
 	for _, e := range transformer.ErrorList(err) {
-		r := &kptfn.Result{Severity: kptfn.Error, Message: e.Error()}
-		var re *transformer.ResourceError
-		if errors.As(e, &re) {
-			fillRef(r, rl.Items[re.Resource.Index], &re.Resource)
-			if re.Field != "" {
-				r.Field = &kptfn.Field{Path: re.Field}
-			}
-		}
-		out = append(out, r)
+		out = append(out, errorResult(e, func(i int) *yaml.RNode { return rl.Items[i] }))
 	}
 	if err != nil {
 		return out // Filter changed nothing
 	}
 	for _, r := range in.Results {
-		item := rl.Items[r.Resource.Index]
-		out = append(out, itemResult(kptfn.Info, r.Message(), item, &r.Resource))
-		for _, w := range r.Warnings {
-			out = append(out, itemResult(kptfn.Warning, w, item, &r.Resource))
+		out = append(out, workloadResults(r, rl.Items[r.Resource.Index])...)
+	}
+	return out
+}
+
+// errorResult reports an engine error; itemAt gives the item at the index
+// that a ResourceError names.
+func errorResult(e error, itemAt func(index int) *yaml.RNode) *kptfn.Result {
+	r := &kptfn.Result{Severity: kptfn.Error, Message: e.Error()}
+	var re *transformer.ResourceError
+	if errors.As(e, &re) {
+		fillRef(r, itemAt(re.Resource.Index), &re.Resource)
+		if re.Field != "" {
+			r.Field = &kptfn.Field{Path: re.Field}
 		}
+	}
+	return r
+}
+
+// workloadResults reports what the engine did to one workload: an info
+// result, then its warnings.
+func workloadResults(r transformer.Result, item *yaml.RNode) kptfn.Results {
+	out := kptfn.Results{itemResult(kptfn.Info, r.Message(), item, &r.Resource)}
+	for _, w := range r.Warnings {
+		out = append(out, itemResult(kptfn.Warning, w, item, &r.Resource))
+	}
+	return out
+}
+
+// configResults reports the errors of the functionConfig.
+func configResults(err error, fc *yaml.RNode) kptfn.Results {
+	var out kptfn.Results
+	for _, e := range transformer.ErrorList(err) {
+		out = append(out, configResult(e, fc))
 	}
 	return out
 }

@@ -12,9 +12,18 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-func run(in []byte) (stdout []byte, stderr string, code int) {
-	var out, errb bytes.Buffer
+// run runs the function, and checks that it gives exactly what it gives
+// reading the list as one document: the item-by-item reading it uses for
+// kustomize's and kpt's layout is only there to save memory.
+func run(t *testing.T, in []byte) (stdout []byte, stderr string, code int) {
+	t.Helper()
+	var out, errb, wholeOut, wholeErr bytes.Buffer
 	code = fn.Run(bytes.NewReader(in), &out, &errb)
+	wholeCode := fn.RunWhole(in, &wholeOut, &wholeErr)
+	if code != wholeCode || out.String() != wholeOut.String() || errb.String() != wholeErr.String() {
+		t.Errorf("the function differs from a run reading the list as one document: exit code %d, not %d; stderr %q, not %q; output:\n%s",
+			code, wholeCode, errb.String(), wholeErr.String(), golden.Diff(wholeOut.Bytes(), out.Bytes()))
+	}
 	return out.Bytes(), errb.String(), code
 }
 
@@ -133,7 +142,7 @@ data: {}
 	for name, config := range map[string]string{"none": "", "kpt placeholder": placeholder} {
 		t.Run(name, func(t *testing.T) {
 			in := resourceList(t, config, deployment("web", "web.yaml", 0, "true"))
-			out, stderr, code := run(in)
+			out, stderr, code := run(t, in)
 			if code != fn.ExitFailed {
 				t.Fatalf("exit code %d, want %d", code, fn.ExitFailed)
 			}
@@ -178,7 +187,7 @@ func TestWrongConfig(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			out, stderr, code := run(resourceList(t, c.config, deployment("web", "web.yaml", 0, "true")))
+			out, stderr, code := run(t, resourceList(t, c.config, deployment("web", "web.yaml", 0, "true")))
 			if code != fn.ExitFailed {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, fn.ExitFailed, stderr)
 			}
@@ -221,7 +230,7 @@ data:
       tty: true
 `
 	d := strings.ReplaceAll(deployment("web", "web.yaml", 0, "true"), "sidecar-injector.io/", "sidecar-injector-webhook.morven.me/")
-	out, stderr, code := run(resourceList(t, config, d))
+	out, stderr, code := run(t, resourceList(t, config, d))
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
@@ -245,7 +254,7 @@ func TestResults(t *testing.T) {
 		// a pod template and its workload that disagree: a warning
 		strings.Replace(deployment("odd", "apps/odd.yaml", 0, "true"), "  annotations:\n", "  annotations:\n    sidecar-injector.io/inject: \"false\"\n", 1),
 	), earlier...)
-	out, stderr, code := run(in)
+	out, stderr, code := run(t, in)
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
@@ -294,7 +303,7 @@ func TestResults(t *testing.T) {
 // the same kind and name (it is not a workload, so the engine skips it).
 func TestResultsPairWithItems(t *testing.T) {
 	crd := strings.Replace(deployment("web", "web.yaml", 0, "true"), "apps/v1", "example.com/v1", 1)
-	out, stderr, code := run(resourceList(t, injectorConfig, crd, deployment("web", "web.yaml", 1, "true")))
+	out, stderr, code := run(t, resourceList(t, injectorConfig, crd, deployment("web", "web.yaml", 1, "true")))
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
@@ -310,7 +319,7 @@ func TestAllOrNothing(t *testing.T) {
 	bad := strings.Replace(deployment("broken", "apps/broken.yaml", 0, "true"), "      containers:\n      - name: app\n        image: app:1\n", "      containers: {}\n", 1)
 	unknown := deployment("unknown", "apps/unknown.yaml", 2, "mesh")
 	in := resourceList(t, injectorConfig, deployment("web", "apps/web.yaml", 0, "true"), bad, unknown)
-	out, stderr, code := run(in)
+	out, stderr, code := run(t, in)
 	if code != fn.ExitFailed {
 		t.Fatalf("exit code %d, want %d", code, fn.ExitFailed)
 	}
@@ -349,11 +358,11 @@ func TestAllOrNothing(t *testing.T) {
 // next render upgrades the sidecars and nothing else.
 func TestRerenderAndUpgrade(t *testing.T) {
 	in := resourceList(t, injectorConfig, deployment("web", "web.yaml", 0, "true"), service, deployment("agent", "agent.yaml", 0, "monitor"))
-	first, stderr, code := run(in)
+	first, stderr, code := run(t, in)
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
-	again, _, code := run(first)
+	again, _, code := run(t, first)
 	if code != 0 {
 		t.Fatalf("second run: exit code %d", code)
 	}
@@ -375,7 +384,7 @@ func TestRerenderAndUpgrade(t *testing.T) {
 	if err := changed.Write(&upgraded); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, code := run(upgraded.Bytes())
+	out, stderr, code := run(t, upgraded.Bytes())
 	if code != 0 {
 		t.Fatalf("upgrade: exit code %d; stderr:\n%s", code, stderr)
 	}
@@ -427,7 +436,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			out, stderr, code := run([]byte(c.in))
+			out, stderr, code := run(t, []byte(c.in))
 			if code != c.code || len(out) != 0 {
 				t.Errorf("exit code %d with %d bytes out, want %d and nothing", code, len(out), c.code)
 			}
@@ -440,7 +449,7 @@ func TestBadInput(t *testing.T) {
 
 // An empty ResourceList is valid: no items, no results, exit 0.
 func TestNoItems(t *testing.T) {
-	out, stderr, code := run(resourceList(t, injectorConfig))
+	out, stderr, code := run(t, resourceList(t, injectorConfig))
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}

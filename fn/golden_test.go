@@ -93,7 +93,7 @@ func TestGolden(t *testing.T) {
 				checkUnreadable(t, c)
 				return
 			}
-			out, stderr, code := run(in)
+			out, stderr, code := run(t, in)
 			if golden.Updating() {
 				return // the CLI's golden test writes the expected files
 			}
@@ -121,7 +121,7 @@ func TestGolden(t *testing.T) {
 			}
 
 			// Idempotent: rendering the output again changes no item.
-			again, stderr, code := run(out)
+			again, stderr, code := run(t, out)
 			if code != 0 {
 				t.Fatalf("second run: exit code %d; stderr:\n%s", code, stderr)
 			}
@@ -188,7 +188,7 @@ func checkUnreadable(t *testing.T, c *golden.Case) {
 			b.Write(line)
 		}
 	}
-	out, stderr, code := run(b.Bytes())
+	out, stderr, code := run(t, b.Bytes())
 	if code != fn.ExitFailed || len(out) != 0 {
 		t.Fatalf("exit code %d with %d bytes out, want %d and nothing", code, len(out), fn.ExitFailed)
 	}

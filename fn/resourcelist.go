@@ -31,27 +31,48 @@ func ReadResourceList(data []byte) (*ResourceList, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("reading the ResourceList: line %d: not valid UTF-8 text", manifest.InvalidUTF8Line(data))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	doc, err := decodeDocument(bytes.NewReader(data))
+	if err == errNoInput {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the ResourceList: %w", err)
+	}
+	return fromRoot(rootOf(doc))
+}
+
+// decodeDocument parses the one YAML document of r.
+func decodeDocument(r io.Reader) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(r)
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errNoInput
 		}
-		return nil, fmt.Errorf("reading the ResourceList: %w", err)
+		return nil, err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, fmt.Errorf("reading the ResourceList: %w", err)
+			return nil, err
 		}
 		if !yaml.IsYNodeEmptyDoc(&extra) {
-			return nil, errors.New("reading the ResourceList: expected one YAML document, got several")
+			return nil, errors.New("expected one YAML document, got several")
 		}
 	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
+	return &doc, nil
+}
+
+// rootOf returns the content of a document node.
+func rootOf(doc *yaml.Node) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0]
 	}
+	return doc
+}
+
+// fromRoot reads a ResourceList from its root node.
+func fromRoot(root *yaml.Node) (*ResourceList, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, errors.New("reading the ResourceList: expected a map with kind: ResourceList")
 	}
@@ -111,35 +132,62 @@ func isNullNode(n *yaml.Node) bool {
 // is the same document.
 func (rl *ResourceList) Write(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	header := mapping(scalar("apiVersion"), scalar(rl.APIVersion), scalar("kind"), scalar(kio.ResourceListKind))
-	if len(rl.Items) == 0 {
-		header.Content = append(header.Content, scalar("items"), &yaml.Node{Kind: yaml.SequenceNode})
-	}
-	if err := encode(bw, header); err != nil {
+	if err := writeHead(bw, rl.APIVersion, len(rl.Items) > 0); err != nil {
 		return err
 	}
-	if len(rl.Items) > 0 {
-		bw.WriteString("items:\n")
-		for _, item := range rl.Items {
-			if err := encodeItem(bw, item.YNode()); err != nil {
-				return err
-			}
-		}
-	}
-	if rl.FunctionConfig != nil {
-		if err := encode(bw, mapping(scalar("functionConfig"), rl.FunctionConfig.YNode())); err != nil {
+	for _, item := range rl.Items {
+		if err := encodeItem(bw, item.YNode()); err != nil {
 			return err
 		}
 	}
-	if len(rl.Results) > 0 {
-		bw.WriteString("results:\n")
-		for _, r := range rl.Results {
-			if err := encodeItem(bw, r); err != nil {
-				return err
-			}
-		}
+	if err := writeTail(bw, rl.FunctionConfig, rl.Results, nil); err != nil {
+		return err
 	}
 	return bw.Flush()
+}
+
+// writeHead writes what comes before the items: "items:" when items
+// follow, else an empty list.
+func writeHead(w io.Writer, apiVersion string, items bool) error {
+	header := mapping(scalar("apiVersion"), scalar(apiVersion), scalar("kind"), scalar(kio.ResourceListKind))
+	if !items {
+		header.Content = append(header.Content, scalar("items"), &yaml.Node{Kind: yaml.SequenceNode})
+	}
+	if err := encode(w, header); err != nil {
+		return err
+	}
+	if items {
+		_, err := io.WriteString(w, "items:\n")
+		return err
+	}
+	return nil
+}
+
+// writeTail writes what comes after the items: the functionConfig and the
+// results, those given as nodes and then those given as text (items of
+// "results:"), if any.
+func writeTail(w io.Writer, fc *yaml.RNode, nodes []*yaml.Node, text *deflated) error {
+	if fc != nil {
+		if err := encode(w, mapping(scalar("functionConfig"), fc.YNode())); err != nil {
+			return err
+		}
+	}
+	if len(nodes) == 0 && (text == nil || text.size == 0) {
+		return nil
+	}
+	if _, err := io.WriteString(w, "results:\n"); err != nil {
+		return err
+	}
+	for _, r := range nodes {
+		if err := encodeItem(w, r); err != nil {
+			return err
+		}
+	}
+	if text == nil {
+		return nil
+	}
+	_, err := text.WriteTo(w)
+	return err
 }
 
 // encodeItem writes n as one item of a block sequence at column 0.

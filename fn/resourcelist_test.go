@@ -72,7 +72,7 @@ results:
 func TestNonResourceItems(t *testing.T) {
 	in := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- just a string\n- - a bare list\n- 42\n" +
 		"functionConfig:\n" + indentBlock(injectorConfig)
-	out, stderr, code := run([]byte(in))
+	out, stderr, code := run(t, []byte(in))
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}

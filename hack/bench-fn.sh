@@ -6,8 +6,14 @@
 #     ResourceList read and written back unchanged. Target: within 1.3x.
 #   - an empty ResourceList: start-up, which kustomize pays on every build.
 #     Target: under 20 ms. Then what package init() costs (inittrace).
+#   - peak RSS at the input limit (64 MiB; issue 9), one run each: lists of
+#     as many Deployments, small opted-in Pods, or small Pods that do not ask
+#     as fit; then the worst cases, with text read as one YAML document at
+#     its limit (1/32 of the input limit): a first item of that size made of
+#     small nodes, and a list in another layout. For comparison, the CLI
+#     (sidecar-injector inject) at its 32 MiB limit.
 # Runs are interleaved round by round (bench/compare) and medians taken.
-# BENCH_QUICK=1: 1,000 Deployments, fewer rounds (a smoke test).
+# BENCH_QUICK=1: 1,000 Deployments, fewer rounds, 8 MiB limits (a smoke test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.bench/fn
@@ -15,7 +21,8 @@ mkdir -p "$out"
 n=${BENCH_FN_DEPLOYMENTS:-10000}
 rounds=${BENCH_FN_ROUNDS:-7}
 startup_rounds=31
-if [ -n "${BENCH_QUICK:-}" ]; then n=1000 rounds=3 startup_rounds=9; fi
+limit_mb=64 cli_limit_mb=32
+if [ -n "${BENCH_QUICK:-}" ]; then n=1000 rounds=3 startup_rounds=9 limit_mb=8 cli_limit_mb=8; fi
 
 # Built as the Makefile and the Dockerfile build the product.
 for prog in ./cmd/sidecar-injector ./bench/fnfloor ./bench/gen ./bench/compare; do
@@ -44,3 +51,29 @@ echo "Package init (GODEBUG=inittrace=1, empty ResourceList):"
 GODEBUG=inittrace=1 "$out/sidecar-injector" < "$out/empty.yaml" 2>"$out/inittrace.txt" >/dev/null
 awk '$1 == "init" {total += $5; n++} END {printf "  %.2f ms in %d packages; the slowest:\n", total, n}' "$out/inittrace.txt"
 awk '$1 == "init" {print $5, $2}' "$out/inittrace.txt" | sort -rn | head -5 | awk '{printf "  %6s ms  %s\n", $1, $2}'
+
+echo
+doc_mb=$(awk "BEGIN {print $limit_mb / 32}")
+echo "Peak RSS at the input limit ($limit_mb MiB; one document: $doc_mb MiB), one run each:"
+echo
+export SIDECAR_INJECTOR_MAX_INPUT_MB=$limit_mb
+header=-header
+while IFS='|' read -r label args; do
+  # shellcheck disable=SC2086 # args are gen's flags
+  "$out/gen" $args > "$out/at-limit.yaml"
+  "$out/compare" $header -per-byte -rounds 1 -input "$out/at-limit.yaml" \
+    -label "$label ($(du -k "$out/at-limit.yaml" | cut -f1) KiB)" function="$out/sidecar-injector"
+  header=
+done <<LIST
+Deployments|-mib $limit_mb -shape deployments
+small Pods|-mib $limit_mb -shape pods
+small Pods not asking|-mib $limit_mb -shape skipped-pods
+worst: a $doc_mb MiB item of small Pods, then small Pods not asking|-mib $limit_mb -shape skipped-pods -big-item $doc_mb
+worst: small Pods in another layout, read as one document|-mib $doc_mb -shape pods -other-layout
+LIST
+unset SIDECAR_INJECTOR_MAX_INPUT_MB
+"$out/gen" -config > "$out/config.yaml"
+"$out/gen" -mib "$cli_limit_mb" -stream > "$out/cli-at-limit.yaml"
+"$out/compare" -per-byte -rounds 1 -input "$out/cli-at-limit.yaml" \
+  -label "CLI: Deployments at its $cli_limit_mb MiB limit ($(du -k "$out/cli-at-limit.yaml" | cut -f1) KiB)" \
+  inject="$out/sidecar-injector inject -c $out/config.yaml -f -"

@@ -14,6 +14,7 @@ targets=(
   "./transformer FuzzStatus"
   "./manifest FuzzParse"
   "./manifest FuzzJSON"
+  "./fn FuzzItemByItem"
   "./webhook FuzzAdmit"
   "./webhook/internal/nodejson FuzzDecode"
   "./webhook/internal/nodejson FuzzDelimit"

@@ -1,7 +1,8 @@
 // Command compare runs whole processes on the same stdin, interleaved
 // round by round so that a noisy machine slows them alike, and prints the
 // median wall time, CPU time (user+sys) and peak RSS of each as a markdown
-// row, with its wall-time and RSS ratios to the first (the floor).
+// row, with its wall-time and RSS ratios to the first (the floor), or with
+// -per-byte its peak RSS per byte of input instead.
 //
 //	compare -rounds 7 -input in.yaml -label 10k floor=/path/fnfloor fn=/path/sidecar-injector
 package main
@@ -28,6 +29,7 @@ func main() {
 	input := flag.String("input", "", "file given to every command on stdin")
 	label := flag.String("label", "", "first column of the rows")
 	header := flag.Bool("header", false, "print the table header first")
+	perByte := flag.Bool("per-byte", false, "print peak RSS per byte of input instead of ratios to the first command")
 	flag.Parse()
 	if *input == "" || flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: compare -input FILE [-rounds N] [-label L] name=command...")
@@ -55,7 +57,11 @@ func main() {
 			samples[i] = append(samples[i], s)
 		}
 	}
-	if *header {
+	switch {
+	case *header && *perByte:
+		fmt.Println("| input | program | wall (median) | CPU user+sys (median) | peak RSS (median) | peak RSS / input byte |")
+		fmt.Println("|---|---|---:|---:|---:|---:|")
+	case *header:
 		fmt.Println("| input | program | wall (median) | CPU user+sys (median) | peak RSS (median) | wall / floor | RSS / floor |")
 		fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	}
@@ -65,8 +71,12 @@ func main() {
 		wall := median(samples[i], func(s sample) float64 { return float64(s.wall) })
 		cpu := median(samples[i], func(s sample) float64 { return float64(s.cpu) })
 		rss := median(samples[i], func(s sample) float64 { return float64(s.rssKB) })
-		fmt.Printf("| %s | %s | %s | %s | %.0f MiB | %.2f | %.2f |\n", *label, name,
-			round(time.Duration(wall)), round(time.Duration(cpu)), rss/1024, wall/floor, rss/floorRSS)
+		row := fmt.Sprintf("| %s | %s | %s | %s | %.0f MiB |", *label, name, round(time.Duration(wall)), round(time.Duration(cpu)), rss/1024)
+		if *perByte {
+			fmt.Printf("%s %.2f |\n", row, rss*1024/float64(len(stdin)))
+		} else {
+			fmt.Printf("%s %.2f | %.2f |\n", row, wall/floor, rss/floorRSS)
+		}
 	}
 }
 
