@@ -7,6 +7,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,6 +30,9 @@ type Document struct {
 	// originals maps nodes the caller rewrote in place to their previous
 	// content, so that the writer can diff without parsing Raw again.
 	originals map[*yaml.Node]*yaml.Node
+	// rendered holds a changed document's new text once Render has run and
+	// let its tree go; renderedSep its separator line.
+	rendered, renderedSep []byte
 }
 
 // Rewrote records that node, in this document's tree, was rewritten in place
@@ -53,6 +57,22 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // Parse splits data into documents and parses each. Errors name the path
 // and the line.
 func Parse(data []byte, path string) (*Stream, error) {
+	s, err := Split(data, path)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range s.Docs {
+		if err := s.ParseDoc(d); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Split cuts data into documents without parsing them, so that a caller
+// can hold one document's tree at a time: ParseDoc, edit, Render (a tree
+// takes tens of times the memory of its text).
+func Split(data []byte, path string) (*Stream, error) {
 	s := &Stream{Path: path}
 	if bytes.HasPrefix(data, utf8BOM) {
 		s.bom, data = utf8BOM, data[len(utf8BOM):]
@@ -60,15 +80,37 @@ func Parse(data []byte, path string) (*Stream, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%s:%d: not valid UTF-8 text", path, InvalidUTF8Line(data))
 	}
-	for _, d := range split(data) {
-		node, err := parseDoc(d)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%s", path, err)
-		}
-		d.Node = node
-		s.Docs = append(s.Docs, d)
-	}
+	s.Docs = split(data)
 	return s, nil
+}
+
+// ParseDoc parses one document of the stream into d.Node. Errors name the
+// path and the line.
+func (s *Stream) ParseDoc(d *Document) error {
+	node, err := parseDoc(d)
+	if err != nil {
+		return fmt.Errorf("%s:%s", s.Path, err)
+	}
+	d.Node = node
+	return nil
+}
+
+// Render writes a changed document's new text now and lets its tree go
+// (an unchanged one is written from Raw): the stream is then written
+// without the tree.
+func (s *Stream) Render(d *Document) error {
+	if d.Changed && d.rendered == nil {
+		sep, out, spliced, err := encode(d)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
+		}
+		if out == nil {
+			out = []byte{}
+		}
+		d.renderedSep, d.rendered, d.Spliced = sep, out, spliced
+	}
+	d.Node, d.originals = nil, nil
+	return nil
 }
 
 // split cuts a stream at its document markers. YAML forbids "---" and "..."
@@ -183,31 +225,57 @@ func InvalidUTF8Line(data []byte) int {
 
 // Bytes renders the stream: untouched documents as read, changed ones encoded.
 func (s *Stream) Bytes() ([]byte, error) {
-	var b bytes.Buffer
-	if err := s.WriteTo(&b); err != nil {
+	for _, d := range s.Docs {
+		if err := s.Render(d); err != nil {
+			return nil, err
+		}
+	}
+	size := len(s.bom)
+	for _, d := range s.Docs {
+		if d.Changed {
+			size += len(d.renderedSep) + len(d.rendered)
+		} else {
+			size += len(d.Sep) + len(d.Raw)
+		}
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size)) // one allocation: files can be large
+	if _, err := s.WriteTo(b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
 }
 
-// WriteTo appends the rendered stream to b.
-func (s *Stream) WriteTo(b *bytes.Buffer) error {
-	b.Write(s.bom)
+// WriteTo writes the rendered stream to w (an io.WriterTo). Changed
+// documents not rendered yet are rendered first, so that an encoding error
+// writes nothing.
+func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	for _, d := range s.Docs {
-		if !d.Changed {
-			b.Write(d.Sep)
-			b.Write(d.Raw)
-			continue
+		if err := s.Render(d); err != nil {
+			return 0, err
 		}
-		sep, out, spliced, err := encode(d)
-		d.Spliced = spliced
-		if err != nil {
-			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
-		}
-		b.Write(sep)
-		b.Write(out)
 	}
-	return nil
+	var n int64
+	write := func(b []byte) error {
+		m, err := w.Write(b)
+		n += int64(m)
+		return err
+	}
+	if err := write(s.bom); err != nil {
+		return n, err
+	}
+	for _, d := range s.Docs {
+		sep, text := d.Sep, d.Raw
+		if d.Changed {
+			sep, text = d.renderedSep, d.rendered
+		}
+		if err := write(sep); err != nil {
+			return n, err
+		}
+		if err := write(text); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Changed reports whether any document of the stream changed.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -36,6 +37,11 @@ type transformOptions struct {
 // almost surely a mistake (a binary, a log), and everything is held in memory
 // so that a failing run writes nothing.
 const defaultMaxInputMB = 32
+
+// documentLimit bounds one document (a quarter of the input limit): the
+// run holds one document's tree at a time, and a tree of small nodes
+// takes up to 40 times its text, so this bounds the run's memory too.
+func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 4 }
 
 func transformFlags(mode string, args []string, stderr io.Writer) (*transformOptions, error) {
 	o := &transformOptions{uninject: mode == "uninject"}
@@ -159,6 +165,17 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 	var results []transformer.Result
 	for _, s := range sources {
 		for _, d := range s.Docs {
+			// One document's tree at a time: parsed, edited, rendered to
+			// text and let go (a tree takes tens of times its text).
+			if len(d.Raw) > documentLimit(o.maxInputMB) {
+				errs = append(errs, fmt.Errorf("%s:%d: one document of %.1f MiB, over the limit of %.1f MiB for one document (a quarter of --max-input-mb); raise --max-input-mb if this is intended",
+					s.Path, d.Line, float64(len(d.Raw))/(1<<20), float64(documentLimit(o.maxInputMB))/(1<<20)))
+				continue
+			}
+			if err := s.ParseDoc(d); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 			if d.Node == nil {
 				continue
 			}
@@ -178,8 +195,12 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 				if r.Change != nil {
 					d.Rewrote(r.Change.Node, r.Change.Original)
 				}
+				r.Change = nil // its nodes go with the tree
+				results = append(results, r)
 			}
-			results = append(results, rs...)
+			if err := s.Render(d); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -236,7 +257,7 @@ func read(files []inputs.Input, budget *inputs.Budget, stdin io.Reader) ([]*sour
 		if err != nil {
 			return nil, err
 		}
-		if src.Stream, err = manifest.Parse(data, f.Name); err != nil {
+		if src.Stream, err = manifest.Split(data, f.Name); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -246,44 +267,67 @@ func read(files []inputs.Input, budget *inputs.Budget, stdin io.Reader) ([]*sour
 }
 
 // write puts the result out: to stdout, or as one transaction to the files
-// (--in-place) or to -o. Rendering comes first, so that an encoding error
-// leaves everything as it was.
+// (--in-place) or to -o. Every changed document is rendered before this
+// (run renders each as it goes), so an encoding error leaves everything as
+// it was, and stdout is written as it goes rather than held twice.
 func (o *transformOptions) write(sources []*source, stdout, stderr io.Writer) error {
-	var changes []filetx.Change
-	var out bytes.Buffer
-	for i, s := range sources {
-		if o.inPlace {
+	ctx, stop := interruptible(stderr)
+	defer stop()
+	if o.inPlace {
+		var changes []filetx.Change
+		for _, s := range sources {
 			if s.Changed() {
 				b, err := s.Bytes()
 				if err != nil {
 					return err
 				}
+				s.Docs = nil // the file's bytes hold it all now
 				changes = append(changes, filetx.Change{Name: s.Path, Path: s.input.Path, Data: b, Read: s.read})
 			}
-			continue
 		}
+		return filetx.Commit(ctx, writeFS, changes)
+	}
+	var file bytes.Buffer
+	var w io.Writer = &file
+	var buffered *bufio.Writer
+	if o.output == "" {
+		buffered = bufio.NewWriterSize(stdout, 64<<10)
+		w = buffered
+	}
+	out := &lastByte{w: w}
+	for i, s := range sources {
 		if i > 0 && len(s.Docs) > 0 {
-			if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
-				out.WriteByte('\n')
+			if out.n > 0 && out.last != '\n' {
+				out.Write([]byte("\n"))
 			}
 			if len(s.Docs[0].Sep) == 0 {
-				out.WriteString("---\n")
+				out.Write([]byte("---\n"))
 			}
 		}
-		if err := s.WriteTo(&out); err != nil {
+		if _, err := s.WriteTo(out); err != nil {
 			return err
 		}
 	}
-	if !o.inPlace && o.output == "" {
-		_, err := stdout.Write(out.Bytes())
-		return err
+	if buffered != nil {
+		return buffered.Flush()
 	}
-	ctx, stop := interruptible(stderr)
-	defer stop()
-	if o.inPlace {
-		return filetx.Commit(ctx, writeFS, changes)
+	return filetx.WriteFile(ctx, writeFS, o.output, file.Bytes(), readSnapshot(o.output, sources))
+}
+
+// lastByte passes writes on, remembering the last byte written, to join
+// streams with a line break where one is missing.
+type lastByte struct {
+	w    io.Writer
+	n    int
+	last byte
+}
+
+func (l *lastByte) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.n += len(p)
+		l.last = p[len(p)-1]
 	}
-	return filetx.WriteFile(ctx, writeFS, o.output, out.Bytes(), readSnapshot(o.output, sources))
+	return l.w.Write(p)
 }
 
 // readSnapshot is what -o's file held when it was read, if it is also an
