@@ -213,7 +213,7 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 	}
 
 	var sets []*SidecarSet
-	reason, detail := NotSelected, notSelected+": what was injected is removed"
+	reason, detail := NotSelected, notSelected
 	if selected {
 		var err error
 		if sets, reason, detail, err = in.requested(t, meta, &r); err != nil {

@@ -122,7 +122,7 @@ func writeTable(w io.Writer, rows []reportRow) error {
 			current = map[bool]string{true: "yes", false: "no"}[r.DigestCurrent]
 		}
 		state := r.State
-		if r.Reason != "" {
+		if r.Reason != "" && r.State != string(transformer.StateOptedOut) {
 			state += " (" + r.Reason + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Kind, orDash(name), source, orDash(strings.Join(r.Asked, ",")),
