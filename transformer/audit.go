@@ -154,7 +154,7 @@ func (in *Injector) judge(res resource, r Result, err error) Finding {
 			f.Detail = "holds " + names(f.Injected) + "; " + r.Detail
 		}
 	default: // Unchanged, Upgraded: the pod holds an injection
-		f.State, f.Detail = in.judgeInjected(r, f.Live)
+		f.State, f.Detail = in.judgeInjected(r, f.CurrentDigest, f.Live)
 	}
 	if seen != nil && seen.skipped != "" {
 		f.Detail = joinDetail(f.Detail, seen.skipped)
@@ -162,11 +162,14 @@ func (in *Injector) judge(res resource, r Result, err error) Finding {
 	return f
 }
 
-// judgeInjected judges a workload that holds an injection and asks for sets.
-func (in *Injector) judgeInjected(r Result, live bool) (State, string) {
+// judgeInjected judges a workload that holds an injection and asks for
+// sets; digest, when set, is what the config gives the sets it holds.
+func (in *Injector) judgeInjected(r Result, digest string, live bool) (State, string) {
 	seen := r.seen
 	held, asked := seen.held, r.Sets
-	completion := seen.t.runsToCompletion()
+	if digest == "" || !slices.Equal(held.Sets, asked) {
+		digest = in.digestOf(asked, seen.t.runsToCompletion())
+	}
 	switch {
 	case !sameSets(held.Sets, asked):
 		detail := "holds " + names(held.Sets) + ", asks for " + names(asked)
@@ -176,13 +179,12 @@ func (in *Injector) judgeInjected(r Result, live bool) (State, string) {
 			}
 		}
 		return StateOutdated, detail
-	case held.Digest != in.digestOf(asked, completion):
-		return StateOutdated, fmt.Sprintf("injected with another config (digest %s, now %s)", held.Digest, in.digestOf(asked, completion))
+	case held.Digest != digest:
+		return StateOutdated, fmt.Sprintf("injected with another config (digest %s, now %s)", held.Digest, digest)
 	case seen.read.legacy():
 		return StateOutdated, "its status was written by an earlier version, without fingerprints"
-	}
-	if gone := goneItems(seen.read, held); len(gone) > 0 {
-		return StateDrifted, gone[0] + " that the status lists is gone (removed by hand?)"
+	case seen.read.size() > held.size(): // held is a part of read
+		return StateDrifted, goneItems(seen.read, held)[0] + " that the status lists is gone (removed by hand?)"
 	}
 	if r.Action == Upgraded && !live {
 		return StateDrifted, "differs from what inject writes (edited by hand since it was injected?)"
@@ -200,6 +202,18 @@ func joinDetail(detail, more string) string {
 		return more
 	}
 	return detail + "; " + more
+}
+
+// size counts the items a status lists.
+func (s *Status) size() int {
+	n := len(s.Containers) + len(s.InitContainers) + len(s.Volumes) + len(s.ImagePullSecrets) + len(s.Annotations) + len(s.Labels)
+	for _, it := range s.Env {
+		n += len(it)
+	}
+	for _, it := range s.VolumeMounts {
+		n += len(it)
+	}
+	return n
 }
 
 // goneItems lists what a status lists that the pod no longer holds.
