@@ -117,13 +117,11 @@ type CustomKind struct {
 // SidecarSet is one named set of things to inject. The item lists hold
 // cleaned copies of the config's nodes; they are copied again per workload.
 type SidecarSet struct {
-	Name     string
-	Default  bool
-	Required bool // injected into every selected workload, whatever it asks
-	Native   bool
-	// RunToCompletion is what the set does in a pod that runs to completion
-	// (a Job's, a CronJob's, restartPolicy Never or OnFailure).
-	RunToCompletion  RunToCompletion
+	Name             string
+	Default          bool
+	Required         bool // injected into every selected workload, whatever it asks
+	Native           bool
+	RunToCompletion  RunToCompletion // in pods that run to completion (completion.go)
 	Position         Position
 	Containers       []*yaml.Node // native sets: already carry restartPolicy: Always
 	InitContainers   []*yaml.Node
