@@ -138,6 +138,18 @@ func TestExampleFlux(t *testing.T) {
 	}
 	checkExpected(t, filepath.Join(root, "examples", "flux", "deploy", "shop.yaml"), rendered)
 
+	// The Check step passes on the render, and fails on one edited by hand.
+	check := stepScript(t, filepath.Join(dir, "github-workflow.yaml"), "render", "Check")
+	must(t)(runEnv(t, dir, env, nil, "bash", "-e", "-c", check))
+	edited := strings.Replace(string(rendered), "image: nginx:1.12.2", "image: nginx:1.25.0", 1)
+	if err := os.WriteFile(filepath.Join(dir, "deploy", "shop.yaml"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runEnv(t, dir, env, nil, "bash", "-e", "-c", check)
+	if code != 1 || !strings.Contains(string(out), ": drifted: ") {
+		t.Errorf("Check of a render edited by hand: exit %d\n%s", code, out)
+	}
+
 	// Flux applies what CI renders, and nothing that still needs the function.
 	docs := readYAMLDocs(t, filepath.Join(dir, "clusters", "production", "shop.yaml"))
 	var paths []string

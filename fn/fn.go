@@ -17,6 +17,7 @@ import (
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -123,6 +124,9 @@ func process(rl *ResourceList) kptfn.Results {
 	if err != nil {
 		return configResults(err, rl.FunctionConfig)
 	}
+	if cfg.FunctionMode == transformer.FunctionValidate {
+		return validate(rl, cfg)
+	}
 	in := &transformer.Injector{Config: cfg}
 	_, err = in.Filter(rl.Items)
 	var out kptfn.Results
@@ -167,6 +171,39 @@ func configResults(err error, fc *yaml.RNode) kptfn.Results {
 	var out kptfn.Results
 	for _, e := range transformer.ErrorList(err) {
 		out = append(out, configResult(e, fc))
+	}
+	return out
+}
+
+// validate is the function as a validator (functionMode: validate, for
+// kustomize's validators: and kpt's pipeline.validators): it changes no
+// item, and fails with one error result per workload that inject would
+// change or reject, as `sidecar-injector check` does.
+func validate(rl *ResourceList, cfg *transformer.Config) kptfn.Results {
+	in := &transformer.Injector{Config: cfg}
+	var out kptfn.Results
+	for i, item := range rl.Items {
+		out = append(out, validateItem(in, item, i)...)
+	}
+	return out
+}
+
+// validateItem judges one item (a resource, or a List of them).
+func validateItem(in *transformer.Injector, item *yaml.RNode, index int) kptfn.Results {
+	var out kptfn.Results
+	path, _, _ := kioutil.GetFileAnnotations(item)
+	for _, f := range in.Audit(item, func(*yaml.Node) string { return path }) {
+		f.Resource.Index = index
+		for _, w := range f.Warnings {
+			out = append(out, itemResult(kptfn.Warning, w, item, &f.Resource))
+		}
+		for _, p := range f.Problems() {
+			r := itemResult(kptfn.Error, f.Resource.String()+": "+p.Text, item, &f.Resource)
+			if p.Field != "" {
+				r.Field = &kptfn.Field{Path: p.Field}
+			}
+			out = append(out, r)
+		}
 	}
 	return out
 }

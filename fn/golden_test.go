@@ -3,7 +3,9 @@ package fn_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -30,6 +32,13 @@ var fileAnnotations = []string{
 // could read at all.
 func caseResourceList(t *testing.T, c *golden.Case) (rl []byte, ok bool) {
 	t.Helper()
+	return caseResourceListWith(t, c, nil)
+}
+
+// caseResourceListWith is caseResourceList with more settings in the
+// functionConfig (such as functionMode).
+func caseResourceListWith(t *testing.T, c *golden.Case, settings map[string]string) (rl []byte, ok bool) {
+	t.Helper()
 	if !utf8.Valid(c.Input) {
 		return nil, false
 	}
@@ -48,12 +57,19 @@ func caseResourceList(t *testing.T, c *golden.Case) (rl []byte, ok bool) {
 	if err != nil {
 		t.Fatalf("config.yaml: %v", err)
 	}
+	settings = maps.Clone(settings)
 	if p := c.Options.AnnotationPrefix; p != "" {
-		path := []string{"spec"}
-		if config.GetKind() == "ConfigMap" {
-			path = []string{"data"}
+		if settings == nil {
+			settings = map[string]string{}
 		}
-		if err := config.PipeE(yaml.LookupCreate(yaml.MappingNode, path...), yaml.SetField("annotationPrefix", yaml.NewStringRNode(p))); err != nil {
+		settings["annotationPrefix"] = p
+	}
+	path := []string{"spec"}
+	if config.GetKind() == "ConfigMap" {
+		path = []string{"data"}
+	}
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		if err := config.PipeE(yaml.LookupCreate(yaml.MappingNode, path...), yaml.SetField(k, yaml.NewStringRNode(settings[k]))); err != nil {
 			t.Fatal(err)
 		}
 	}

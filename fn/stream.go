@@ -41,6 +41,7 @@ func (l *layout) run(documentLimit int, stdout io.Writer) (problems kptfn.Result
 		problems = configResults(err, rl.FunctionConfig)
 	}
 	in := &transformer.Injector{Config: cfg}
+	validating := cfg != nil && cfg.FunctionMode == transformer.FunctionValidate
 	for i := range l.len() {
 		item, err := l.readItemWithin(i, documentLimit)
 		if err != nil {
@@ -48,6 +49,15 @@ func (l *layout) run(documentLimit int, stdout io.Writer) (problems kptfn.Result
 		}
 		if cfg == nil {
 			continue // read, so that the second pass cannot fail to
+		}
+		if validating { // judge, change nothing
+			for _, res := range validateItem(in, item, i) {
+				problems = append(problems, res)
+				if err := encodeItem(&results, resultNode(res)); err != nil {
+					return nil, false, err
+				}
+			}
+			continue
 		}
 		// an item is one resource, or a List of them
 		where := origin(item)
@@ -90,7 +100,7 @@ func (l *layout) run(documentLimit int, stdout io.Writer) (problems kptfn.Result
 	}
 	for i := range l.len() {
 		item, err := l.readItem(i)
-		if err == nil && !failed {
+		if err == nil && !failed && !validating {
 			where := origin(item)
 			_, err = in.ApplyDocument(item, func(*yaml.Node) string { return where })
 		}

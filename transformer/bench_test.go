@@ -84,3 +84,35 @@ func BenchmarkStreamFloor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAudit is check's engine work on one Deployment that is not
+// injected yet: plan the injection, change nothing, judge.
+func BenchmarkAudit(b *testing.B) {
+	cfg := benchConfig(b)
+	doc := benchDeployment(b)
+	in := &Injector{Config: cfg}
+	origin := func(*yaml.Node) string { return "" }
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := in.Audit(doc, origin); len(f) != 1 || f[0].State != StateNotInjected {
+			b.Fatal(f)
+		}
+	}
+}
+
+// BenchmarkAuditCurrent is check on an injected, current Deployment.
+func BenchmarkAuditCurrent(b *testing.B) {
+	cfg := benchConfig(b)
+	doc := benchDeployment(b)
+	in := &Injector{Config: cfg}
+	if _, err := in.Apply(doc, ""); err != nil {
+		b.Fatal(err)
+	}
+	origin := func(*yaml.Node) string { return "" }
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := in.Audit(doc, origin); len(f) != 1 || f[0].State != StateCurrent {
+			b.Fatal(f)
+		}
+	}
+}

@@ -70,6 +70,13 @@ type Config struct {
 	OnConflict       ConflictPolicy
 	CustomKinds      []CustomKind
 	Sets             []*SidecarSet
+	// KubeVersion is the oldest Kubernetes the output must suit, as given
+	// ("1.28"); empty: any that serves native sidecars (see completion.go).
+	KubeVersion string
+	// FunctionMode says what the KRM function does: inject, or validate.
+	// The CLI and the webhook ignore it: their command says.
+	FunctionMode FunctionMode
+	kube         kubeVersion
 	// prints holds the fingerprint of every item the sets define.
 	prints map[itemRef]*itemPrint
 }
@@ -86,6 +93,9 @@ type itemRef struct {
 type itemPrint struct {
 	node, canon *yaml.Node
 	fp          string
+	// native is a container's print with restartPolicy: Always, as a set
+	// that is not native injects it into pods that run to completion.
+	native *itemPrint
 }
 
 // Selector limits build-time injection to some workloads. Empty fields match all.
@@ -111,6 +121,7 @@ type SidecarSet struct {
 	Default          bool
 	Required         bool // injected into every selected workload, whatever it asks
 	Native           bool
+	RunToCompletion  RunToCompletion // in pods that run to completion (completion.go)
 	Position         Position
 	Containers       []*yaml.Node // native sets: already carry restartPolicy: Always
 	InitContainers   []*yaml.Node
@@ -121,6 +132,9 @@ type SidecarSet struct {
 	Annotations      []keyValue
 	Labels           []keyValue
 	digest           string
+	// nativeContainers are Containers with restartPolicy: Always, for a
+	// set that is not native, in pods that run to completion.
+	nativeContainers []*yaml.Node
 }
 
 type keyValue struct{ Key, Value string }
@@ -259,6 +273,7 @@ func parseConfig(rn *yaml.RNode, source string, lines bool) (*Config, error) {
 	}
 	if len(p.errs) == 0 {
 		p.fingerprint()
+		p.fingerprintNative()
 	}
 	if err := p.errs.ErrOrNil(); err != nil {
 		return nil, err
@@ -319,6 +334,8 @@ type specDoc struct {
 	Selector         Selector          `json:"selector,omitempty"`
 	OnConflict       ConflictPolicy    `json:"onConflict,omitempty"`
 	CustomKinds      []CustomKind      `json:"customKinds,omitempty"`
+	KubeVersion      string            `json:"kubeVersion,omitempty"`
+	FunctionMode     FunctionMode      `json:"functionMode,omitempty"`
 	Sidecars         []json.RawMessage `json:"sidecars"`
 }
 
@@ -327,6 +344,7 @@ type setDoc struct {
 	Default          bool              `json:"default,omitempty"`
 	Required         bool              `json:"required,omitempty"`
 	Native           bool              `json:"native,omitempty"`
+	RunToCompletion  RunToCompletion   `json:"runToCompletion,omitempty"`
 	Position         Position          `json:"position,omitempty"`
 	Containers       []json.RawMessage `json:"containers,omitempty"`
 	InitContainers   []json.RawMessage `json:"initContainers,omitempty"`
@@ -344,6 +362,8 @@ type tutorialData struct {
 	AnnotationPrefix string         `json:"annotationPrefix,omitempty"`
 	Policy           Policy         `json:"policy,omitempty"`
 	OnConflict       ConflictPolicy `json:"onConflict,omitempty"`
+	KubeVersion      string         `json:"kubeVersion,omitempty"`
+	FunctionMode     FunctionMode   `json:"functionMode,omitempty"`
 }
 
 func (p *configParser) parseInjector(obj *yaml.Node) {
@@ -363,6 +383,7 @@ func (p *configParser) parseInjector(obj *yaml.Node) {
 	s := doc.Spec
 	p.cfg.AnnotationPrefix, p.cfg.Policy, p.cfg.OnConflict = s.AnnotationPrefix, s.Policy, s.OnConflict
 	p.cfg.Selector, p.cfg.CustomKinds = s.Selector, s.CustomKinds
+	p.cfg.KubeVersion, p.cfg.FunctionMode = s.KubeVersion, s.FunctionMode
 	sidecars := mapGet(mapGet(obj, "spec"), "sidecars")
 	if sidecars == nil || len(s.Sidecars) == 0 {
 		p.errorf("spec.sidecars", "list at least one sidecar set")
@@ -393,6 +414,7 @@ func (p *configParser) parseConfigMap(obj *yaml.Node) {
 		return
 	}
 	p.cfg.AnnotationPrefix, p.cfg.Policy, p.cfg.OnConflict = data.AnnotationPrefix, data.Policy, data.OnConflict
+	p.cfg.KubeVersion, p.cfg.FunctionMode = data.KubeVersion, data.FunctionMode
 	field := innerField
 	var inner yaml.Node
 	if err := yaml.Unmarshal([]byte(*data.SidecarConfig), &inner); err != nil {
@@ -437,7 +459,7 @@ func (p *configParser) parseTutorialSet(field string, obj *yaml.Node) {
 // addSet checks every item of a set against its Kubernetes type and keeps
 // cleaned copies of the config's nodes.
 func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
-	set := &SidecarSet{Name: sd.Name, Default: sd.Default, Required: sd.Required, Native: sd.Native, Position: sd.Position,
+	set := &SidecarSet{Name: sd.Name, Default: sd.Default, Required: sd.Required, Native: sd.Native, RunToCompletion: sd.RunToCompletion, Position: sd.Position,
 		Annotations: sortedPairs(sd.Annotations), Labels: sortedPairs(sd.Labels)}
 	lists := []struct {
 		key  string
@@ -470,7 +492,10 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 	if !ok {
 		return
 	}
-	sd.Name, sd.Default, sd.Required = "", false, false // the digest covers what is injected, not how it is asked for
+	// The digest covers what is injected, not how it is asked for; what a
+	// set does in pods that run to completion is in their digest only
+	// (digestFor), so changing it leaves other workloads alone.
+	sd.Name, sd.Default, sd.Required, sd.RunToCompletion = "", false, false, ""
 	set.digest = digestOf(sd)
 	p.cfg.Sets = append(p.cfg.Sets, set)
 	p.setFields = append(p.setFields, field)
@@ -605,6 +630,7 @@ func (p *configParser) defaultAndValidate() {
 	p.validateCustomKinds()
 	p.validateSelector()
 	p.validateSets()
+	p.validateCompletion()
 	if c.Policy == PolicyEnabled && len(c.DefaultSets()) == 0 && len(c.Sets) > 0 {
 		p.errorf(specField("policy"), "policy %q injects the default sets, but no set has default: true", PolicyEnabled)
 	}

@@ -186,10 +186,13 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 	if err := checkMetadata(r.Resource, meta, "metadata"); err != nil {
 		return r, nil, err
 	}
-	if !in.Uninject && !in.Admission && !in.Config.Selector.matches(kind, meta) {
-		return skip(r, NotSelected, "not matched by the config's selector"), nil, nil
-	}
+	// A workload outside the selector is left alone, unless it carries a
+	// status: then what was injected should be removed (see below).
+	selected := in.Uninject || in.Admission || in.Config.Selector.matches(kind, meta)
 	t, locErr := locateTemplate(obj, wk, r.Resource)
+	if !selected && (t == nil || !t.has(in.Config.StatusAnnotation())) {
+		return skip(r, NotSelected, notSelected), nil, nil
+	}
 
 	var status *Status
 	legacy := false
@@ -205,11 +208,31 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 	if in.Uninject {
 		return in.planUninject(r, obj, t, wk, status, legacy)
 	}
+	if !selected && status == nil { // the tutorial's status: nothing to remove
+		return skip(r, NotSelected, notSelected), nil, nil
+	}
 
-	sets, reason, detail, err := in.requested(t, meta, &r)
+	var sets []*SidecarSet
+	reason, detail := NotSelected, notSelected
+	if selected {
+		var err error
+		if sets, reason, detail, err = in.requested(t, meta, &r); err != nil {
+			return r, nil, err
+		}
+	}
+	kept, skipped, why, err := in.forCompletion(t, sets)
 	if err != nil {
 		return r, nil, err
 	}
+	r.seen = &observed{t: t, read: status}
+	switch {
+	case len(skipped) > 0 && len(kept) == 0:
+		reason, detail = RunsToCompletion, why
+	case len(skipped) > 0:
+		r.seen.skipped = "skipped " + names(skipped) + ": " + why
+		r.Notes = append(r.Notes, r.seen.skipped)
+	}
+	sets = kept
 	// What the status says is believed only for what the pod holds.
 	injected := false
 	switch {
@@ -232,6 +255,7 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 			r.Notes = append(r.Notes, "status written before fingerprints, rewritten")
 		}
 		status = held
+		r.seen.held = held
 	}
 	if injected && in.Admission {
 		if missing := in.missingRequired(t, sets); len(missing) > 0 {
@@ -239,8 +263,9 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 		} else {
 			r = skip(r, AlreadyInjected, "already injected: "+names(status.Sets))
 			r.Sets = status.Sets
-			if d := in.digestOf(status.Sets); d != status.Digest {
+			if d := in.digestOf(status.Sets, t.runsToCompletion()); d != status.Digest {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("injected with another config (digest %s, now %s); left as it is", status.Digest, d))
+				r.Outdated = in.outdatedSets(t, status)
 			}
 			return r, nil, nil
 		}
@@ -481,8 +506,9 @@ func (c *Config) parseRequest(value, field string, res Resource) ([]*SidecarSet,
 	return sets, "", "", nil
 }
 
-// digestOf returns the digest the named sets have in the current config.
-func (in *Injector) digestOf(names []string) string {
+// digestOf returns the digest the named sets have in the current config,
+// in a pod that runs to completion or not.
+func (in *Injector) digestOf(names []string, completion bool) string {
 	var sets []*SidecarSet
 	for _, n := range names {
 		s := in.Config.Set(n)
@@ -491,7 +517,7 @@ func (in *Injector) digestOf(names []string) string {
 		}
 		sets = append(sets, s)
 	}
-	return Digest(sets)
+	return digestFor(sets, completion)
 }
 
 func setNames(sets []*SidecarSet) []string {

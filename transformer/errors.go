@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -49,7 +50,18 @@ type ResourceError struct {
 	Resource Resource
 	Field    string // field path, e.g. spec.template.spec.containers
 	Msg      string
+	// Cause classifies the error for errors.Is, such as ErrDrifted; nil
+	// for most.
+	Cause error
 }
+
+// Unwrap returns the error's class.
+func (e *ResourceError) Unwrap() error { return e.Cause }
+
+// ErrDrifted marks an error about an item that a status lists as injected
+// but that the pod holds otherwise: edited since, or a copied status.
+// `check` reports such workloads as drifted rather than failing.
+var ErrDrifted = errors.New("an injected item was edited since")
 
 func (e *ResourceError) Error() string {
 	if e.Field == "" {

@@ -24,6 +24,8 @@ type injection struct {
 	removals []removal       // items replaced (onConflict: replace), removed at the end
 	kept     []string
 	errs     Errors
+	// completion: the pod runs to completion (see completion.go).
+	completion bool
 	// defaultContainer is set when a sidecar goes first: kubectl should
 	// still default to the app's container.
 	defaultContainer string
@@ -45,8 +47,9 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	completion := t.runsToCompletion()
 	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[added]bool{}, created: map[string]bool{},
-		st: &Status{Sets: setNames(sets), Digest: Digest(sets)}}
+		st: &Status{Sets: setNames(sets), Digest: digestFor(sets, completion)}, completion: completion}
 	for _, s := range sets {
 		for _, c := range slices.Concat(s.Containers, s.InitContainers) {
 			j.ours[itemName(c)] = true
@@ -139,12 +142,13 @@ func validatePod(t *template) (*yaml.Node, error) {
 }
 
 // containers places the sets' containers: a set's init containers, then its
-// containers (into initContainers for a native set), each at the set's position.
+// containers (into initContainers for a native set, or one that goes in
+// natively into a pod that runs to completion), each at the set's position.
 func (j *injection) containers(sets []*SidecarSet) {
 	first := map[string][]*yaml.Node{}
 	last := map[string][]*yaml.Node{}
 	for _, s := range sets {
-		place := func(list string, items []*yaml.Node, record *Items) {
+		place := func(list string, items []*yaml.Node, record *Items, completionNative bool) {
 			for _, c := range items {
 				if !j.resolveContainer(list, c) {
 					continue
@@ -154,14 +158,14 @@ func (j *injection) containers(sets []*SidecarSet) {
 				} else {
 					last[list] = append(last[list], copyNode(c))
 				}
-				record.add(itemName(c), j.cfg.print(kindContainer, itemName(c)))
+				record.add(itemName(c), j.cfg.containerPrint(itemName(c), completionNative))
 			}
 		}
-		place("initContainers", s.InitContainers, &j.st.InitContainers)
-		if s.Native {
-			place("initContainers", s.Containers, &j.st.InitContainers)
+		place("initContainers", s.InitContainers, &j.st.InitContainers, false)
+		if s.nativeIn(j.completion) {
+			place("initContainers", s.containersIn(j.completion), &j.st.InitContainers, s.completionNative(j.completion))
 		} else {
-			place("containers", s.Containers, &j.st.Containers)
+			place("containers", s.Containers, &j.st.Containers, false)
 		}
 	}
 	for _, list := range []string{"initContainers", "containers"} {

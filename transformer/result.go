@@ -32,7 +32,13 @@ const (
 	OptedOut        SkipReason = "opted-out"        // inject: "false"
 	AlreadyInjected SkipReason = "already-injected" // status present and the caller keeps injected pods
 	NotInjected     SkipReason = "not-injected"     // uninject: no status annotation
+	// RunsToCompletion: the pod runs to completion and the sets it asks
+	// for skip such pods (runToCompletion: skip).
+	RunsToCompletion SkipReason = "runs-to-completion"
 )
+
+// notSelected is the detail of NotSelected.
+const notSelected = "not matched by the config's selector"
 
 // Result reports what happened to one resource.
 type Result struct {
@@ -49,8 +55,14 @@ type Result struct {
 	// Notes are remarks for the report line, such as a status rewritten in
 	// the current format.
 	Notes []string
+	// Outdated lists, at admission, the sets of a pod injected at build
+	// time with another config (its digest is not the config's): the sets
+	// the pod does not hold as the config defines them now, or all of them.
+	Outdated []string
 	// Change is set when the resource was changed in place.
 	Change *Change
+	// seen is what the engine read of the workload, for Audit.
+	seen *observed
 }
 
 // Change says which node of a resource's tree was rewritten and what it

@@ -154,12 +154,20 @@ func (s *Status) legacy() bool {
 
 // Digest identifies the content of a list of sets. It covers only what the
 // sets inject, so unrelated config changes do not touch injected workloads.
-func Digest(sets []*SidecarSet) string {
+func Digest(sets []*SidecarSet) string { return digestFor(sets, false) }
+
+// digestFor is the digest of sets as a pod gets them: in a pod that runs
+// to completion, a set that goes in natively there only is marked, so that
+// changing its runToCompletion upgrades exactly those pods.
+func digestFor(sets []*SidecarSet, completion bool) string {
 	h := sha256.New()
 	for _, s := range sets {
 		h.Write([]byte(s.Name))
 		h.Write([]byte{0})
 		h.Write([]byte(s.digest))
+		if s.completionNative(completion) {
+			h.Write([]byte("\x00native"))
+		}
 		h.Write([]byte{'\n'})
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]

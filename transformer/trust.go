@@ -30,7 +30,9 @@ func (in *Injector) verify(t *template, st *Status) (*Status, Errors) {
 			}
 			fp := items[name]
 			if err := in.believe(kind, name, fp, node); err != "" {
-				errs = append(errs, t.errorf(t.field(field), "%s", err))
+				e := t.errorf(t.field(field), "%s", err)
+				e.Cause = ErrDrifted
+				errs = append(errs, e)
 				continue
 			}
 			hold(name, fp)
@@ -104,8 +106,13 @@ func (c *Config) fingerprintOf(kind itemKind, name string, present *yaml.Node) (
 		}
 		return fingerprintPair(kind, name, present.Value), nil
 	}
-	if p := c.prints[itemRef{kind, name}]; p != nil && (sameTree(present, p.node) || sameTree(present, p.canon)) {
-		return p.fp, nil
+	if p := c.prints[itemRef{kind, name}]; p != nil {
+		if sameTree(present, p.node) || sameTree(present, p.canon) {
+			return p.fp, nil
+		}
+		if n := p.native; n != nil && (sameTree(present, n.node) || sameTree(present, n.canon)) {
+			return n.fp, nil
+		}
 	}
 	if present.Kind != yaml.MappingNode {
 		return "", fmt.Errorf("expected a map, got %s", describe(present))
@@ -137,21 +144,25 @@ func legacyHeld(t *template, sets []*SidecarSet) bool {
 // the config defines it now: a required set must, or it is injected again.
 func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 	spec := t.spec()
-	holds := func(kind itemKind, seq *yaml.Node, key string, want *yaml.Node) bool {
+	holdsAs := func(kind itemKind, seq *yaml.Node, key string, want *yaml.Node, wantFP string) bool {
 		name := scalarString(mapGet(want, key))
 		have := findItem(seq, key, name)
 		if have == nil {
 			return false
 		}
 		fp, err := in.Config.fingerprintOf(kind, name, have)
-		return err == nil && fp == in.Config.prints[itemRef{kind, name}].fp
+		return err == nil && fp == wantFP
 	}
+	holds := func(kind itemKind, seq *yaml.Node, key string, want *yaml.Node) bool {
+		return holdsAs(kind, seq, key, want, in.Config.prints[itemRef{kind, scalarString(mapGet(want, key))}].fp)
+	}
+	completion := t.runsToCompletion()
 	containers := "containers"
-	if s.Native {
+	if s.nativeIn(completion) {
 		containers = "initContainers"
 	}
-	for _, c := range s.Containers {
-		if !holds(kindContainer, mapGet(spec, containers), "name", c) {
+	for _, c := range s.containersIn(completion) {
+		if !holdsAs(kindContainer, mapGet(spec, containers), "name", c, in.Config.containerPrint(itemName(c), s.completionNative(completion))) {
 			return false
 		}
 	}

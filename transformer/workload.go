@@ -144,3 +144,9 @@ func (t *template) annotation(key string) (string, *yaml.Node) {
 	v := mapGet(mapGet(t.meta(), "annotations"), key)
 	return scalarString(v), v
 }
+
+// has reports whether the template carries an annotation.
+func (t *template) has(key string) bool {
+	_, n := t.annotation(key)
+	return n != nil
+}

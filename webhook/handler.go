@@ -303,6 +303,9 @@ func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took ti
 		outcome = OutcomeSkipped
 		h.Metrics.skips.inc(string(d.Reason))
 	}
+	for _, s := range d.Outdated {
+		h.Metrics.outdated.inc(s)
+	}
 	h.Metrics.ObserveRequest(outcome, took)
 	if !h.Log.Enabled(ctx, level) {
 		return
@@ -314,6 +317,9 @@ func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took ti
 	}
 	if len(d.Sets) > 0 {
 		attrs = append(attrs, slog.Any("sets", d.Sets))
+	}
+	if len(d.Outdated) > 0 {
+		attrs = append(attrs, slog.Any("outdatedSets", d.Outdated))
 	}
 	if req.DryRun {
 		attrs = append(attrs, slog.Bool("dryRun", true))

@@ -23,6 +23,7 @@ type Metrics struct {
 	requests   counterVec // by outcome
 	injections atomic.Uint64
 	skips      counterVec // by reason
+	outdated   counterVec // by set
 	errors     counterVec // by type
 	latency    histogram
 
@@ -146,6 +147,7 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 		m.requests.snapshot(), OutcomeInjected, OutcomeSkipped, OutcomeOverloaded)
 	fmt.Fprintf(cw, "# HELP sidecar_injector_injections_total Pods that received sidecars (dry-run requests included).\n# TYPE sidecar_injector_injections_total counter\nsidecar_injector_injections_total %d\n", m.injections.Load())
 	labelled("sidecar_injector_skips_total", "Pods left unchanged, by the engine's reason.", "reason", m.skips.snapshot())
+	labelled("sidecar_injector_outdated_pods_total", "Pods admitted with a build-time status whose digest is not the config's (drift between Git and runtime), by set: each set the pod does not hold as the config defines it now, or all of its sets.", "set", m.outdated.snapshot())
 	labelled("sidecar_injector_errors_total", "Requests that failed, by type.", "type", m.errors.snapshot(), "overloaded")
 
 	const hn = "sidecar_injector_admission_duration_seconds"

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,6 +26,10 @@ type Decision struct {
 	Action transformer.Action
 	Reason transformer.SkipReason
 	Sets   []string
+	// Outdated lists, for a pod injected at build time with another config
+	// (its status's digest is not the config's), the sets concerned:
+	// configured set names, or "unconfigured" for any other.
+	Outdated []string
 	// Err says why the request was denied.
 	Err error
 	// HTTPStatus, when not 0, is the HTTP status to answer with instead of
@@ -123,6 +128,7 @@ func (m *Mutator) Admit(req *Request, meta *ObjectMeta) Decision {
 		return d.deny(err)
 	}
 	d.Action, d.Reason, d.Sets = r.Action, r.Reason, r.Sets
+	d.Outdated = outdatedLabels(inj.Config, r.Outdated)
 	d.Warnings = warnings(r)
 	if !r.Action.Changed() {
 		if r.Action == transformer.Skipped {
@@ -185,6 +191,22 @@ func (d Decision) deny(err error) Decision {
 	out := denied(d.UID, 422, err.Error())
 	out.Pod = d.Pod
 	out.Warnings = []string{warningPrefix + "not injected: " + err.Error()}
+	return out
+}
+
+// outdatedLabels names outdated sets for the metric: a status may name any
+// set (it is written by the pod's author), so names the config does not
+// hold share one label and the metric's size stays bounded.
+func outdatedLabels(cfg *transformer.Config, sets []string) []string {
+	var out []string
+	for _, s := range sets {
+		if cfg.Set(s) == nil {
+			s = "unconfigured"
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 

@@ -5,15 +5,20 @@
 // -per-byte its peak RSS per byte of input instead.
 //
 //	compare -rounds 7 -input in.yaml -label 10k floor=/path/fnfloor fn=/path/sidecar-injector
+//
+// A command must exit 0, or with the code -exit gives for its name
+// (`-exit check=1`: a check that finds stale workloads).
 package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +35,16 @@ func main() {
 	label := flag.String("label", "", "first column of the rows")
 	header := flag.Bool("header", false, "print the table header first")
 	perByte := flag.Bool("per-byte", false, "print peak RSS per byte of input instead of ratios to the first command")
+	exits := map[string]int{}
+	flag.Func("exit", "NAME=CODE: the exit code NAME's command must give (default 0); repeatable", func(v string) error {
+		name, code, ok := strings.Cut(v, "=")
+		n, err := strconv.Atoi(code)
+		if !ok || err != nil {
+			return fmt.Errorf("expected NAME=CODE, got %q", v)
+		}
+		exits[name] = n
+		return nil
+	})
 	flag.Parse()
 	if *input == "" || flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: compare -input FILE [-rounds N] [-label L] name=command...")
@@ -50,7 +65,7 @@ func main() {
 	samples := make([][]sample, len(cmds))
 	for r := 0; r < *rounds; r++ {
 		for i, cmd := range cmds {
-			s, err := runOnce(cmd, stdin)
+			s, err := runOnce(cmd, stdin, exits[names[i]])
 			if err != nil {
 				fail(fmt.Errorf("%s: %w", names[i], err))
 			}
@@ -80,8 +95,9 @@ func main() {
 	}
 }
 
-// runOnce runs a command with stdin, discarding stdout, and measures it.
-func runOnce(argv []string, stdin []byte) (sample, error) {
+// runOnce runs a command with stdin, discarding stdout, and measures it;
+// it must exit with code want.
+func runOnce(argv []string, stdin []byte, want int) (sample, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
@@ -89,8 +105,13 @@ func runOnce(argv []string, stdin []byte) (sample, error) {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	if err != nil {
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit) && exit.ExitCode() == want:
+	case err != nil:
 		return sample{}, fmt.Errorf("%v: %s", err, stderr.Bytes())
+	case want != 0:
+		return sample{}, fmt.Errorf("exit code 0, want %d", want)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())

@@ -34,7 +34,10 @@ Runs as a KRM function: reads a ResourceList on stdin and writes it back on
 stdout, with sidecars injected into the workloads that ask for them and one
 result per workload. The config is the ResourceList's functionConfig: a
 SidecarInjector, or a ConfigMap with data.sidecarconfig.yaml. Exits 1, with
-the items unchanged, when any resource or the config is wrong.
+the items unchanged, when any resource or the config is wrong. With
+functionMode: validate in the config it changes nothing, and exits 1 with
+one error result per workload that inject would change or reject (a
+validator for kpt's pipeline.validators, like sidecar-injector check).
 
 kustomize and kpt run the binary with no arguments, which means the same.
 See docs/krm-function.md.

@@ -29,6 +29,7 @@ type transformOptions struct {
 	inPlace    bool
 	output     string
 	prefix     string
+	kube       string
 	quiet      bool
 	maxInputMB int
 }
@@ -58,6 +59,7 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 		fs.StringVar(&o.output, name, "", "write the result to this file instead of stdout")
 	}
 	fs.StringVar(&o.prefix, "annotation-prefix", "", "annotation prefix, overriding the config's (e.g. sidecar-injector-webhook.morven.me)")
+	fs.StringVar(&o.kube, "kube-version", "", kubeVersionUsage)
 	for _, name := range []string{"q", "quiet"} {
 		fs.BoolVar(&o.quiet, name, false, "do not report each resource on stderr")
 	}
@@ -152,7 +154,7 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 	}
 	budget := inputs.NewBudget(o.maxInputMB)
-	cfg, err := o.loadConfig(budget)
+	cfg, err := loadConfig(budget, o.config, o.prefix, o.kube)
 	if err != nil {
 		return err
 	}
@@ -180,13 +182,7 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 				continue
 			}
 			// A document is one resource, or a List of them.
-			rs, err := in.ApplyDocument(d.Node, func(n *yaml.Node) string {
-				line := d.Line // a document is named by its first line, an item of a List by its own
-				if n != d.Node.YNode() {
-					line = d.LineOf(n)
-				}
-				return fmt.Sprintf("%s:%d", s.Path, line)
-			})
+			rs, err := in.ApplyDocument(d.Node, originOf(s.Stream, d))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -215,25 +211,47 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func (o *transformOptions) loadConfig(budget *inputs.Budget) (*transformer.Config, error) {
+// kubeVersionUsage documents --kube-version, shared by the commands.
+const kubeVersionUsage = "oldest Kubernetes the output must suit, overriding the config's kubeVersion (e.g. 1.28: native sidecars, which pods that run to completion get, are an error before 1.29)"
+
+// loadConfig reads the config file (none: uninject's default) and applies
+// the flags that override it.
+func loadConfig(budget *inputs.Budget, path, prefix, kube string) (*transformer.Config, error) {
 	var cfg *transformer.Config
-	if o.config == "" {
+	if path == "" {
 		cfg = &transformer.Config{AnnotationPrefix: transformer.DefaultAnnotationPrefix}
 	} else {
-		data, _, err := budget.ReadFile(o.config, o.config)
+		data, _, err := budget.ReadFile(path, path)
 		if err != nil {
 			return nil, err
 		}
-		if cfg, err = transformer.LoadConfig(data, o.config); err != nil {
+		if cfg, err = transformer.LoadConfig(data, path); err != nil {
 			return nil, err
 		}
 	}
-	if o.prefix != "" {
-		if err := cfg.SetAnnotationPrefix(o.prefix); err != nil {
+	if prefix != "" {
+		if err := cfg.SetAnnotationPrefix(prefix); err != nil {
 			return nil, fmt.Errorf("--annotation-prefix: %w", err)
 		}
 	}
+	if kube != "" {
+		if err := cfg.SetKubeVersion(kube); err != nil {
+			return nil, fmt.Errorf("--kube-version: %w", err)
+		}
+	}
 	return cfg, nil
+}
+
+// originOf names where a resource of a document is, for messages: the
+// document's first line, or the line of an item of a List.
+func originOf(s *manifest.Stream, d *manifest.Document) func(*yaml.Node) string {
+	return func(n *yaml.Node) string {
+		line := d.Line
+		if n != d.Node.YNode() {
+			line = d.LineOf(n)
+		}
+		return fmt.Sprintf("%s:%d", s.Path, line)
+	}
 }
 
 // read loads and parses every input within the budget. Parse errors are
@@ -242,28 +260,46 @@ func read(files []inputs.Input, budget *inputs.Budget, stdin io.Reader) ([]*sour
 	var sources []*source
 	var errs transformer.Errors
 	for _, f := range files {
-		src := &source{input: f}
-		var data []byte
-		var err error
-		if f.Path == "" {
-			data, err = budget.Read(f.Name, stdin, 0)
-		} else {
-			var info fs.FileInfo
-			data, info, err = budget.ReadFile(f.Name, f.Path)
-			if err == nil && info.Mode().IsRegular() {
-				src.read = &filetx.Snapshot{Data: data, Info: info}
-			}
-		}
-		if err != nil {
+		src, parseErr, err := readSource(f, budget, stdin, false)
+		switch {
+		case err != nil:
 			return nil, err
+		case parseErr != nil:
+			errs = append(errs, parseErr)
+		default:
+			sources = append(sources, src)
 		}
-		if src.Stream, err = manifest.Split(data, f.Name); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		sources = append(sources, src)
 	}
 	return sources, errs.ErrOrNil()
+}
+
+// readSource reads one input, split into documents, and parses them all
+// when parse is set (inject and uninject parse each in turn, to hold one
+// tree at a time): err when it cannot be read (or goes past the budget),
+// parseErr when it is not YAML.
+func readSource(f inputs.Input, budget *inputs.Budget, stdin io.Reader, parse bool) (src *source, parseErr, err error) {
+	src = &source{input: f}
+	var data []byte
+	if f.Path == "" {
+		data, err = budget.Read(f.Name, stdin, 0)
+	} else {
+		var info fs.FileInfo
+		data, info, err = budget.ReadFile(f.Name, f.Path)
+		if err == nil && info.Mode().IsRegular() {
+			src.read = &filetx.Snapshot{Data: data, Info: info}
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	split := manifest.Split
+	if parse {
+		split = manifest.Parse
+	}
+	if src.Stream, parseErr = split(data, f.Name); parseErr != nil {
+		return nil, parseErr, nil
+	}
+	return src, nil, nil
 }
 
 // write puts the result out: to stdout, or as one transaction to the files

@@ -10,6 +10,9 @@
 //	expected.yaml  the output, when the case succeeds (expected.json for input.json)
 //	report.txt     the per-resource report, when the case succeeds
 //	errors.txt     the errors, when the case fails
+//	check.txt      what `sidecar-injector check` prints for the input, then
+//	               its exit code ("exit: 1"); the KRM function's validate
+//	               mode must say the same
 //
 // `go test ./... -update` (or UPDATE_GOLDEN=1, or `make update-golden`)
 // rewrites the expected files and deletes stale ones; otherwise a missing,
@@ -148,6 +151,24 @@ func (c *Case) Check(t *testing.T, got Outcome) {
 		case wanted && !bytes.Equal(data, w):
 			t.Errorf("%s: %s differs (run `make update-golden` and review):\n%s", c.Name, name, Diff(data, w))
 		}
+	}
+}
+
+// CheckFile compares a file every case has, such as check.txt, with what
+// a front produced, or rewrites it.
+func (c *Case) CheckFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := c.Path(name)
+	data, err := os.ReadFile(path)
+	switch {
+	case Updating():
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	case err != nil:
+		t.Errorf("%s: missing %s; run `make update-golden` and review the diff. Got:\n%s", c.Name, name, got)
+	case !bytes.Equal(data, got):
+		t.Errorf("%s: %s differs (run `make update-golden` and review):\n%s", c.Name, name, Diff(data, got))
 	}
 }
 

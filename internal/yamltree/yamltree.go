@@ -14,10 +14,12 @@ import (
 // and positions, and following aliases. Scalars compare by their text.
 func Equal(a, b *yaml.Node) bool { return equal(a, b, false) }
 
-// SameValues is Equal with numbers and booleans compared by value, as the
-// API server reads them: `0644` and `420`, `0x1F` and `31`, `True` and
-// `true` are the same. The engine leaves a resource untouched when its
-// result differs from it only so.
+// SameValues compares two trees as the API server reads them: like Equal,
+// but numbers and booleans by value (`0644` and `420`, `0x1F` and `31`,
+// `True` and `true` are the same) and mapping keys in any order. The
+// engine leaves a resource untouched when its result differs from it only
+// so: kustomize, for one, hands functions their resources with sorted keys,
+// and an injection redone must not count as a change there.
 func SameValues(a, b *yaml.Node) bool { return equal(a, b, true) }
 
 func equal(a, b *yaml.Node, byValue bool) bool {
@@ -40,7 +42,37 @@ func equal(a, b *yaml.Node, byValue bool) bool {
 		return false
 	}
 	for i := range a.Content {
+		if byValue && a.Kind == yaml.MappingNode && i%2 == 0 && !sameKey(a.Content[i], b.Content[i]) {
+			return sameMapping(a, b, i)
+		}
 		if !equal(a.Content[i], b.Content[i], byValue) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameKey(a, b *yaml.Node) bool {
+	return a.Kind == b.Kind && a.Value == b.Value && a.ShortTag() == b.ShortTag()
+}
+
+// sameMapping compares the pairs of two mappings of the same length from
+// pair index `from` on, in any order (the pairs before are equal): each
+// pair of a matches one pair of b. Mappings are small; keys are unique.
+func sameMapping(a, b *yaml.Node, from int) bool {
+	used := make([]bool, len(b.Content)/2)
+	for i := from; i+1 < len(a.Content); i += 2 {
+		found := false
+		for j := from; j+1 < len(b.Content); j += 2 {
+			if !used[j/2] && sameKey(a.Content[i], b.Content[j]) {
+				if !equal(a.Content[i+1], b.Content[j+1], true) {
+					return false
+				}
+				used[j/2], found = true, true
+				break
+			}
+		}
+		if !found {
 			return false
 		}
 	}

@@ -12,7 +12,11 @@ func TestEqualAndSameValues(t *testing.T) {
 		equal, sameValue bool
 	}{
 		{"{a: 1, b: [x]}", "{a: 1, b: [x]}  # comment", true, true},
-		{"{a: 1, b: 2}", "{b: 2, a: 1}", false, false}, // key order decides the bytes
+		{"{a: 1, b: 2}", "{b: 2, a: 1}", false, true}, // key order decides the bytes, not the meaning
+		{"{a: 1, b: 2, c: {d: 0644, e: f}}", "{a: 1, c: {e: f, d: 420}, b: 2}", false, true},
+		{"{a: 1, b: 2}", "{b: 2, a: 2}", false, false},
+		{"{a: 1, b: 2}", "{a: 1, c: 2}", false, false},
+		{"{a: 1, b: 2}", "{b: 2, b: 2}", false, false}, // a repeated key matches once
 		{"mode: 0644", "mode: 420", false, true},
 		{"mode: 0o644", "mode: 420", false, true},
 		{"n: 0x1F", "n: 31", false, true},
