@@ -39,10 +39,11 @@ type transformOptions struct {
 // so that a failing run writes nothing.
 const defaultMaxInputMB = 32
 
-// documentLimit bounds one document (a quarter of the input limit): the
-// run holds one document's tree at a time, and a tree of small nodes
-// takes up to 40 times its text, so this bounds the run's memory too.
-func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 4 }
+// documentLimit bounds one document (an eighth of the input limit): the
+// run holds one document's tree at a time, and a document of small nodes
+// (a List from kubectl) takes up to 160 times its text while it is parsed,
+// edited and spliced (docs/security.md), so this bounds the run's memory.
+func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 8 }
 
 func transformFlags(mode string, args []string, stderr io.Writer) (*transformOptions, error) {
 	o := &transformOptions{uninject: mode == "uninject"}
@@ -170,7 +171,7 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 			// One document's tree at a time: parsed, edited, rendered to
 			// text and let go (a tree takes tens of times its text).
 			if len(d.Raw) > documentLimit(o.maxInputMB) {
-				errs = append(errs, fmt.Errorf("%s:%d: one document of %.1f MiB, over the limit of %.1f MiB for one document (a quarter of --max-input-mb); raise --max-input-mb if this is intended",
+				errs = append(errs, fmt.Errorf("%s:%d: one document of %.1f MiB, over the limit of %.1f MiB for one document (an eighth of --max-input-mb); raise --max-input-mb if this is intended",
 					s.Path, d.Line, float64(len(d.Raw))/(1<<20), float64(documentLimit(o.maxInputMB))/(1<<20)))
 				continue
 			}
