@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -310,4 +311,28 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestDocumentLimit: one document over an eighth of --max-input-mb is
+// refused (its tree would take up to 160 times its text), naming its line;
+// many small documents of the same total are fine.
+func TestDocumentLimit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte("containers: [{name: s, image: s}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var list, stream strings.Builder
+	list.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	for i := 0; list.Len() < 200<<10; i++ {
+		fmt.Fprintf(&list, "- {apiVersion: v1, kind: Pod, metadata: {name: p%d}, spec: {containers: [{name: a, image: a}]}}\n", i)
+		fmt.Fprintf(&stream, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec: {containers: [{name: a, image: a}]}\n", i)
+	}
+	_, stderr, code := runCLI(t, []byte("# a List\n"+list.String()), "inject", "-c", cfg, "-f", "-", "--max-input-mb", "1")
+	if code != 1 || !strings.Contains(stderr, "stdin:1: one document of 0.2 MiB, over the limit of 0.1 MiB for one document") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, []byte(stream.String()), "inject", "-c", cfg, "-f", "-", "--max-input-mb", "1"); code != 0 {
+		t.Errorf("small documents: exit %d:\n%s", code, stderr)
+	}
 }
