@@ -88,13 +88,14 @@ var spliceMismatches atomic.Int64
 // SpliceMismatches returns how many splices failed their check so far.
 func SpliceMismatches() int64 { return spliceMismatches.Load() }
 
-// parsesTo reports whether text parses to the same tree as want.
+// parsesTo reports whether text parses to the same tree as want: the same
+// meaning, and the same anchors and aliases.
 func parsesTo(text []byte, want *yaml.Node) bool {
 	var got yaml.Node
 	if err := yaml.Unmarshal(text, &got); err != nil {
 		return false
 	}
-	return yamltree.Equal(&got, want)
+	return yamltree.Same(&got, want) && yamltree.Equal(&got, want)
 }
 
 // EncodeNode encodes a node with the given style.

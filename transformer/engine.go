@@ -112,6 +112,12 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 	meta := mapGet(obj, "metadata")
 	r := Result{Resource: Resource{Kind: kind, Namespace: scalarString(mapGet(meta, "namespace")),
 		Name: scalarString(mapGet(meta, "name")), Origin: origin, Index: index}}
+	// Everything below reads through aliases and merge keys: refuse first
+	// what would take too long to read (an alias bomb, a cycle).
+	anchors := usesAnchors(obj)
+	if anchors && expandedSize(obj, maxExpandedNodes) > maxExpandedNodes {
+		return r, nil, &ResourceError{Resource: r.Resource, Msg: fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing to expand (alias bomb?)", maxExpandedNodes)}
+	}
 	if !isNull(meta) && meta.Kind != yaml.MappingNode {
 		return r, nil, &ResourceError{Resource: r.Resource, Field: "metadata", Msg: "expected a map, got " + describe(meta)}
 	}
@@ -135,7 +141,7 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 		}
 	}
 	if in.Uninject {
-		return in.planUninject(r, obj, t, wk, status, legacy)
+		return in.planUninject(r, obj, t, wk, status, legacy, anchors)
 	}
 
 	sets, reason, detail, err := in.requested(t, meta, &r)
@@ -188,26 +194,33 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 	if err := checkDuplicateKeys(workload, false); err != nil {
 		return r, nil, err
 	}
-	work, target, wt, err := workCopy(obj, t, wk)
-	if err != nil {
-		return r, nil, err
-	}
+	work, target, wt, a := workCopy(obj, t, wk, anchors)
+	var keep map[string]string
 	if status != nil {
+		keep = status.Keep
 		uninject(wt, status, in.Config.StatusAnnotation())
 	}
+	var j *injection
 	if len(sets) > 0 {
-		kept, err := in.inject(wt, sets)
-		if err != nil {
+		var err error
+		if j, err = in.inject(wt, sets); err != nil {
 			return r, nil, err
 		}
-		r.Kept = kept
+		r.Kept = j.kept
+	}
+	if a != nil {
+		records, notes := a.settle(keep, j != nil)
+		r.Notes = append(r.Notes, notes...)
+		if j != nil && len(records) > 0 {
+			j.recordForms(records)
+		}
 	}
 	r.Sets = setNames(sets)
 	if injected {
 		r.Removed = without(status.Sets, r.Sets)
 	}
 	switch {
-	case yamltree.Equal(wt.node, t.node):
+	case yamltree.Same(work, target):
 		r.Action = Unchanged
 		return r, nil, nil
 	case !injected && len(sets) > 0:
@@ -233,7 +246,7 @@ func (in *Injector) missingRequired(t *template, sets []*SidecarSet) []string {
 	return out
 }
 
-func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy bool) (Result, commitFunc, error) {
+func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy, anchors bool) (Result, commitFunc, error) {
 	switch {
 	case legacy:
 		r = skip(r, NotInjected, fmt.Sprintf("injected by the tutorial webhook (%s: %q), which records nothing to remove", in.Config.StatusAnnotation(), legacyStatus))
@@ -249,15 +262,16 @@ func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *work
 	if held.empty() {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s lists nothing the pod holds; removed the annotation only", in.Config.StatusAnnotation()))
 	}
-	work, target, wt, err := workCopy(obj, t, wk)
-	if err != nil {
-		return r, nil, err
-	}
+	work, target, wt, a := workCopy(obj, t, wk, anchors)
 	uninject(wt, held, in.Config.StatusAnnotation())
 	if len(seqItems(mapGet(t.spec(), "containers"))) > 0 && len(seqItems(mapGet(wt.spec(), "containers"))) == 0 {
 		// A pod needs a container: whatever the status says, the last one
 		// cannot have been injected.
 		return r, nil, t.errorf(t.field("spec.containers"), "uninject would remove every container; the status annotation cannot be right")
+	}
+	if a != nil {
+		_, notes := a.settle(held.Keep, false)
+		r.Notes = append(r.Notes, notes...)
 	}
 	r.Action, r.Removed = Uninjected, status.Sets
 	return r, replaceWith(target, work), nil
@@ -268,26 +282,17 @@ func skip(r Result, reason SkipReason, detail string) Result {
 	return r
 }
 
-// workCopy returns a copy to edit and the node it will replace on commit.
-// A document with YAML aliases is copied whole and expanded first, since an
-// edit inside an anchored node would also change every alias of it.
-func workCopy(obj *yaml.Node, t *template, wk *workloadKind) (work, target *yaml.Node, wt *template, err error) {
-	if !hasAliases(obj) {
+// workCopy returns a copy to edit, the node it will replace on commit, and
+// the template in the copy. A resource that uses YAML anchors is copied as
+// anchors.go says, whole (an edit may have to write out an alias anywhere
+// in it); the returned *anchored then settles it after the edit.
+func workCopy(obj *yaml.Node, t *template, wk *workloadKind, anchors bool) (work, target *yaml.Node, wt *template, a *anchored) {
+	if !anchors {
 		work = editableCopy(t.node)
 		return work, t.node, &template{res: t.res, prefix: t.prefix, node: work}, nil
 	}
-	if expandedSize(obj, maxExpandedNodes) > maxExpandedNodes {
-		return nil, nil, nil, &ResourceError{Resource: t.res, Msg: fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing to expand (alias bomb?)", maxExpandedNodes)}
-	}
-	work = copyNode(obj)
-	if err := yaml.NewRNode(work).DeAnchor(); err != nil {
-		return nil, nil, nil, &ResourceError{Resource: t.res, Msg: "cannot expand YAML aliases: " + err.Error()}
-	}
-	wt, err = locateTemplate(work, wk, t.res)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return work, obj, wt, nil
+	a, wt = anchoredCopy(obj, t, wk)
+	return a.root, obj, wt, a
 }
 
 // readStatus parses the template's status annotation, if any.

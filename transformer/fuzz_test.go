@@ -228,7 +228,7 @@ spec:
 			return
 		}
 		rn, err := yaml.Parse(string(podYAML))
-		if err != nil || rn.YNode().Kind != yaml.MappingNode || hasAliases(rn.YNode()) {
+		if err != nil || rn.YNode().Kind != yaml.MappingNode || usesAnchors(rn.YNode()) {
 			return
 		}
 		if err := rn.PipeE(yaml.SetAnnotation("sidecar-injector.io/status", status)); err != nil {

@@ -24,6 +24,8 @@ type injection struct {
 	removals []removal       // items replaced (onConflict: replace), removed at the end
 	kept     []string
 	errs     Errors
+	// statusValue is the status annotation's value node, written last.
+	statusValue *yaml.Node
 	// defaultContainer is set when a sidecar goes first: kubectl should
 	// still default to the app's container.
 	defaultContainer string
@@ -40,7 +42,7 @@ type added struct {
 // removal is an item to delete from a list, or a key (by its key node) from a map.
 type removal struct{ parent, node *yaml.Node }
 
-func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
+func (in *Injector) inject(t *template, sets []*SidecarSet) (*injection, error) {
 	spec, err := validatePod(t)
 	if err != nil {
 		return nil, err
@@ -62,7 +64,19 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 	if err := j.errs.ErrOrNil(); err != nil {
 		return nil, err
 	}
-	return j.kept, nil
+	return j, nil
+}
+
+// recordForms adds to the status the forms of fields that injection wrote
+// out (see anchors.go): they replace what keep said of those fields.
+func (j *injection) recordForms(forms map[string]string) {
+	if j.st.Keep == nil {
+		j.st.Keep = map[string]string{}
+	}
+	for path, form := range forms {
+		j.st.Keep[path] = form
+	}
+	j.statusValue.Value = j.st.String()
 }
 
 // validatePod checks the parts of the pod that injection relies on, and
@@ -115,8 +129,8 @@ func validatePod(t *template) (*yaml.Node, error) {
 		}
 		for i, item := range v.Content {
 			here := place{list, i}
-			if item.Kind != yaml.MappingNode {
-				return nil, t.errorf(at(here), "expected a map, got %s", describe(item))
+			if m := resolveAlias(item); m == nil || m.Kind != yaml.MappingNode {
+				return nil, t.errorf(at(here), "expected a map, got %s", describe(m))
 			}
 			name := itemName(item)
 			if name == "" {
@@ -316,9 +330,9 @@ func (j *injection) metadata(sets []*SidecarSet) {
 	j.metaPairs("annotations", kindAnnotation, annotations, &j.st.Annotations)
 	j.metaPairs("labels", kindLabel, labels, &j.st.Labels)
 	ann := j.mapping(j.mapping(j.t.node, "metadata", "metadata"), "annotations", "metadata.annotations")
-	value := newStr(j.st.String())
-	value.Style = yaml.SingleQuotedStyle
-	ann.Content = append(ann.Content, newStr(j.cfg.StatusAnnotation()), value)
+	j.statusValue = newStr(j.st.String())
+	j.statusValue.Style = yaml.SingleQuotedStyle
+	ann.Content = append(ann.Content, newStr(j.cfg.StatusAnnotation()), j.statusValue)
 }
 
 func (j *injection) metaPairs(key string, kind itemKind, pairs []keyValue, record *Items) {
@@ -383,6 +397,7 @@ func (j *injection) collection(parent *yaml.Node, key, keepPath string, kind yam
 			j.st.Keep = map[string]string{}
 		}
 		j.st.Keep[keepPath] = literalOf(v)
+		n.Anchor = v.Anchor // aliases of it are settled (anchors.go)
 		mapSet(parent, key, n)
 	} else if key == "metadata" { // conventionally first
 		parent.Content = append([]*yaml.Node{newStr(key), n}, parent.Content...)
@@ -529,7 +544,11 @@ func tidy(parent *yaml.Node, field, keepPath string, keep map[string]string) {
 		return
 	}
 	if lit, ok := keep[keepPath]; ok {
-		mapSet(parent, field, fromLiteral(lit))
+		if !isForm(lit) { // a form is given back, if it can be, by settle
+			empty := fromLiteral(lit)
+			empty.Anchor = v.Anchor
+			mapSet(parent, field, empty)
+		}
 	} else {
 		mapDelete(parent, field)
 	}
