@@ -59,6 +59,7 @@ type anchored struct {
 type frozenMerge struct {
 	key, value *yaml.Node // the merge key and its real value
 	snapshot   *yaml.Node // what it gave the mapping as read, but the fields the edit made explicit
+	explicit   []string   // the mapping's keys before the edit
 }
 
 // anchoredCopy makes the work copy of obj with its pod template t detached
@@ -119,7 +120,11 @@ func (a *anchored) freeze(m *yaml.Node) {
 			for _, kv := range inherited(m, mergeSources(m.Content[i+1])) {
 				snap.Content = append(snap.Content, kv[0], kv[1])
 			}
-			a.frozen[m] = frozenMerge{key: m.Content[i], value: m.Content[i+1], snapshot: snap}
+			var explicit []string
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				explicit = append(explicit, m.Content[j].Value)
+			}
+			a.frozen[m] = frozenMerge{key: m.Content[i], value: m.Content[i+1], snapshot: snap, explicit: explicit}
 			m.Content[i+1] = snap
 			return
 		}
@@ -398,9 +403,21 @@ func (w *settler) mapping(n *yaml.Node) *yaml.Node {
 		}
 		w.path = w.path[:len(w.path)-1]
 	}
-	spots := w.mergeSpots[orig]
 	if merge >= 0 && moved && !sameInherited(n, here, read) {
 		return w.writeOutMerge(n, merge, read) // its note covers the spots
+	}
+	spots := w.mergeSpots[orig]
+	if f, ok := w.a.frozen[orig]; ok && merge >= 0 {
+		// A field the edit added that the merge key gives as it is needs
+		// no writing either (nor recording: uninject removes it anyway).
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if key := n.Content[i].Value; !slices.Contains(f.explicit, key) && spots[key] == nil {
+				if spots == nil {
+					spots = map[string]*spot{}
+				}
+				spots[key] = &spot{form: formMerged}
+			}
+		}
 	}
 	for _, key := range sortedKeys(spots) {
 		i := keyIndex(n, key)
@@ -409,6 +426,7 @@ func (w *settler) mapping(n *yaml.Node) *yaml.Node {
 		case merge >= 0 && !definesAnchor(n.Content[i+1]) && yamltree.Equal(n.Content[i+1], lookupIn(here, key)):
 			n = w.a.own(n)
 			n.Content = slices.Delete(n.Content, i, i+2)
+		case spots[key].path == "": // added by the edit: it stays
 		case merge >= 0 || !w.recording:
 			w.unsettled(spots[key].path, formMerged, "it no longer equals what the merge key gives")
 		}
@@ -564,11 +582,11 @@ func (w *settler) unsettled(path, form, why string) {
 }
 
 func (w *settler) note(what, why string) {
-	msg := what + " is written out (" + why + ")"
 	if w.recording {
-		msg += "; uninject cannot restore it"
+		w.notes = append(w.notes, what+" is written out since "+why+"; uninject cannot restore it")
+	} else {
+		w.notes = append(w.notes, what+" is left written out since "+why)
 	}
-	w.notes = append(w.notes, msg)
 }
 
 // where is the field path of the walk's position.
