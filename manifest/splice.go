@@ -381,6 +381,13 @@ func (s *splicer) add(at, del int, text []byte) {
 // quote's line-continuing backslash, where a blank would be an escape.
 func (s *splicer) replace(e entry, text []byte) {
 	line := bytes.TrimRight(s.lines[e.start], "\r\n")
+	if e.startsOnParentRow && e.key != nil {
+		// the first entry of a list item (`- key: ...`): keep the dash,
+		// where render put the entry's indentation
+		if col := e.key.Column - 1; col < len(line) && len(text) >= col {
+			text = slices.Concat(line[:col], text[col:])
+		}
+	}
 	blanks := line[len(bytes.TrimRight(line, " \t")):]
 	first, rest, found := bytes.Cut(text, []byte("\n"))
 	if len(blanks) > 0 && found && len(first) > 0 && strings.IndexByte("\\ \t", first[len(first)-1]) < 0 {

@@ -386,6 +386,10 @@ func (w *settler) mapping(n *yaml.Node) *yaml.Node {
 	moved := false              // a source's anchor names another node now
 	for i := 1; i < len(n.Content); i += 2 {
 		k, v := n.Content[i-1], n.Content[i]
+		if nk := w.visit(k); nk != k { // a key can be an alias, or hold an anchor
+			n = w.a.own(n)
+			n.Content[i-1], k = nk, nk
+		}
 		w.path = append(w.path, k.Value)
 		nv := v
 		if isMergeKey(k) {
@@ -427,8 +431,10 @@ func (w *settler) mapping(n *yaml.Node) *yaml.Node {
 			n = w.a.own(n)
 			n.Content = slices.Delete(n.Content, i, i+2)
 		case spots[key].path == "": // added by the edit: it stays
-		case merge >= 0 || !w.recording:
+		case merge >= 0:
 			w.unsettled(spots[key].path, formMerged, "it no longer equals what the merge key gives")
+		case !w.recording:
+			w.unsettled(spots[key].path, formMerged, "its mapping has no merge key")
 		}
 	}
 	return n
