@@ -200,19 +200,19 @@ func (in *Injector) plan(rn *yaml.RNode, origin string, index int) (Result, comm
 		keep = status.Keep
 		uninject(wt, status, in.Config.StatusAnnotation())
 	}
-	var j *injection
+	var newStatus *Status
+	var statusValue *yaml.Node
 	if len(sets) > 0 {
 		var err error
-		if j, err = in.inject(wt, sets); err != nil {
+		if r.Kept, newStatus, statusValue, err = in.inject(wt, sets); err != nil {
 			return r, nil, err
 		}
-		r.Kept = j.kept
 	}
 	if a != nil {
-		records, notes := a.settle(keep, j != nil)
+		records, notes := a.settle(keep, newStatus != nil)
 		r.Notes = append(r.Notes, notes...)
-		if j != nil && len(records) > 0 {
-			j.recordForms(records)
+		if newStatus != nil && len(records) > 0 {
+			recordForms(newStatus, statusValue, records)
 		}
 	}
 	r.Sets = setNames(sets)

@@ -42,10 +42,12 @@ type added struct {
 // removal is an item to delete from a list, or a key (by its key node) from a map.
 type removal struct{ parent, node *yaml.Node }
 
-func (in *Injector) inject(t *template, sets []*SidecarSet) (*injection, error) {
+// inject adds sets to a template; it returns the items kept (see Result),
+// and the status it wrote with its value node (settle may add to its keep).
+func (in *Injector) inject(t *template, sets []*SidecarSet) (kept []string, st *Status, statusValue *yaml.Node, err error) {
 	spec, err := validatePod(t)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[added]bool{}, created: map[string]bool{},
 		st: &Status{Sets: setNames(sets), Digest: Digest(sets)}}
@@ -62,21 +64,22 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) (*injection, error) 
 	j.applyRemovals()
 	j.checkMounts(sets)
 	if err := j.errs.ErrOrNil(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return j, nil
+	return j.kept, j.st, j.statusValue, nil
 }
 
-// recordForms adds to the status the forms of fields that injection wrote
-// out (see anchors.go): they replace what keep said of those fields.
-func (j *injection) recordForms(forms map[string]string) {
-	if j.st.Keep == nil {
-		j.st.Keep = map[string]string{}
+// recordForms adds to a status the forms of fields that injection wrote out
+// (see anchors.go), replacing what keep said of those fields, and rewrites
+// its value.
+func recordForms(st *Status, value *yaml.Node, forms map[string]string) {
+	if st.Keep == nil {
+		st.Keep = map[string]string{}
 	}
 	for path, form := range forms {
-		j.st.Keep[path] = form
+		st.Keep[path] = form
 	}
-	j.statusValue.Value = j.st.String()
+	value.Value = st.String()
 }
 
 // validatePod checks the parts of the pod that injection relies on, and

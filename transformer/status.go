@@ -126,14 +126,15 @@ func ParseStatus(value string) (*Status, error) {
 }
 
 func (s *Status) String() string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // keep "<<" (a merge key in keep) readable
-	// Encode cannot fail: only strings, lists and maps of strings.
-	if err := enc.Encode(s); err != nil {
+	b, err := json.Marshal(s)
+	if err != nil { // cannot happen: only strings, lists and maps of strings
 		panic(err)
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	// json.Marshal writes < as \u003c: keep "<<" (a merge key in keep) readable.
+	if escaped := []byte(`"\u003c\u003c"`); bytes.Contains(b, escaped) {
+		b = bytes.ReplaceAll(b, escaped, []byte(`"<<"`))
+	}
+	return string(b)
 }
 
 // empty reports whether the status lists no item at all.
