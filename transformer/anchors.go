@@ -281,7 +281,7 @@ type settler struct {
 	// mergeSpots the "<<" spots, by the mapping and key.
 	aliasSpots map[*yaml.Node]*spot
 	mergeSpots map[*yaml.Node]map[string]*spot
-	path       []string // the walk's position, for keep and notes
+	path       []step // the walk's position, for keep and notes
 	records    map[string]string
 	notes      []string
 }
@@ -301,7 +301,7 @@ func (w *settler) visit(n *yaml.Node) *yaml.Node {
 		n = w.mapping(n)
 	case yaml.SequenceNode, yaml.DocumentNode:
 		for i := 0; i < len(n.Content); i++ {
-			w.path = append(w.path, itemStep(n.Content[i], i))
+			w.path = append(w.path, step{item: n.Content[i], index: i})
 			if v := w.place(n.Content[i]); v != n.Content[i] {
 				n = w.a.own(n)
 				n.Content[i] = v
@@ -390,7 +390,7 @@ func (w *settler) mapping(n *yaml.Node) *yaml.Node {
 			n = w.a.own(n)
 			n.Content[i-1], k = nk, nk
 		}
-		w.path = append(w.path, k.Value)
+		w.path = append(w.path, step{key: k.Value})
 		nv := v
 		if isMergeKey(k) {
 			merge = i - 1
@@ -534,7 +534,7 @@ func (w *settler) writeOutMerge(n *yaml.Node, at int, read []*yaml.Node) *yaml.N
 	var pairs []*yaml.Node
 	for _, kv := range inherited(n, read) {
 		key := w.a.detach(kv[0])
-		w.path = append(w.path, key.Value)
+		w.path = append(w.path, step{key: key.Value})
 		pairs = append(pairs, key, w.visit(w.a.detach(kv[1])))
 		w.path = w.path[:len(w.path)-1]
 	}
@@ -595,25 +595,28 @@ func (w *settler) note(what, why string) {
 	}
 }
 
-// where is the field path of the walk's position.
+// step is one step of the walk: a mapping's key, or a list's item.
+type step struct {
+	key   string
+	item  *yaml.Node
+	index int
+}
+
+// where is the field path of the walk's position; a list item is named by
+// its name, if it has one.
 func (w *settler) where() string {
 	var b strings.Builder
-	for _, p := range w.path {
-		if strings.HasPrefix(p, "[") {
-			b.WriteString(p)
-		} else {
-			b.WriteString(quoteKey(p))
+	for _, s := range w.path {
+		switch name := itemName(s.item); {
+		case s.item == nil:
+			b.WriteString(quoteKey(s.key))
+		case name != "" && !strings.ContainsAny(name, "[]"):
+			b.WriteString("[name=" + name + "]")
+		default:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
 		}
 	}
 	return strings.TrimPrefix(b.String(), ".")
-}
-
-// itemStep names a list item in a field path: by its name, if it has one.
-func itemStep(n *yaml.Node, i int) string {
-	if name := itemName(n); name != "" && !strings.ContainsAny(name, "[]") {
-		return "[name=" + name + "]"
-	}
-	return "[" + strconv.Itoa(i) + "]"
 }
 
 // resolvePath finds a field by its path from root ("spec.template.spec",

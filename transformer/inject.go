@@ -471,8 +471,9 @@ func (j *injection) checkMounts(sets []*SidecarSet) {
 			}
 		}
 	}
+	containers := indexItems(mapGet(j.spec, "containers"), "name") // a scan per container would be quadratic
 	for cname, paths := range j.st.VolumeMounts {
-		c := findItem(mapGet(j.spec, "containers"), "name", cname)
+		c := containers[cname]
 		for p := range paths {
 			check(j.t.field(fmt.Sprintf("spec.containers[name=%s]", cname)), findItem(mapGet(c, "volumeMounts"), "mountPath", p))
 		}
