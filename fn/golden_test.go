@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,8 +29,12 @@ var fileAnnotations = []string{
 // caseResourceList builds the ResourceList kpt would send for a case:
 // input.yaml's documents as items, annotated with their file and index, and
 // config.yaml as the functionConfig, with options.annotationPrefix moved
-// into it. ok is false when input.yaml is not YAML that an orchestrator
-// could read at all.
+// into it. In cases that succeed, YAML anchors are expanded, as kustomize
+// expands them when it reads (kio.FromBytes): the annotations a reader adds
+// would otherwise land on a mapping that an alias in the pod template
+// shares. Cases that fail keep them: the function must refuse an alias bomb
+// or a merge key in annotations on its own. ok is false when input.yaml is
+// not YAML that an orchestrator could read at all.
 func caseResourceList(t *testing.T, c *golden.Case) (rl []byte, ok bool) {
 	t.Helper()
 	return caseResourceListWith(t, c, nil)
@@ -46,12 +51,22 @@ func caseResourceListWith(t *testing.T, c *golden.Case, settings map[string]stri
 		// a List stays one item, as in a file of several documents: the
 		// function injects inside it (unwrapped, its items would carry no
 		// file annotations)
-		DisableUnwrapping: true,
-		Reader:            bytes.NewReader(c.Input),
-		SetAnnotations:    map[string]string{kioutil.PathAnnotation: c.InputFile, kioutil.LegacyPathAnnotation: c.InputFile},
+		DisableUnwrapping:     true,
+		Reader:                bytes.NewReader(c.Input),
+		OmitReaderAnnotations: true,
+		AnchorsAweigh:         !exists(c.Path("errors.txt")),
 	}).Read()
 	if err != nil {
 		return nil, false
+	}
+	for i, item := range items { // after expanding: see above
+		index := fmt.Sprint(i)
+		for _, kv := range [][2]string{{kioutil.PathAnnotation, c.InputFile}, {kioutil.LegacyPathAnnotation, c.InputFile},
+			{kioutil.IndexAnnotation, index}, {kioutil.LegacyIndexAnnotation, index}} {
+			if err := item.PipeE(yaml.SetAnnotation(kv[0], kv[1])); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	config, err := yaml.Parse(string(c.Config))
 	if err != nil {
@@ -92,6 +107,7 @@ var (
 	configLine = regexp.MustCompile(`^config config\.yaml:\d+:`)
 	reportLine = regexp.MustCompile(`^(\S+)\s+(.*?) \(input\.(?:yaml|json):\d+\)(.*)$`)
 	warnLine   = regexp.MustCompile(`^warning: (.*?) \(input\.(?:yaml|json):\d+\): (.*)$`)
+	anchorNote = regexp.MustCompile(` \(the YAML (alias|merge key) [^()]*\)`)
 )
 
 // Every shared case runs through the function as kpt would run it. The
@@ -125,6 +141,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			rl := mustRead(t, out)
+			expected = string(golden.WithoutAnchorForms([]byte(expected)))
 			if got, want := semantic(t, rl.Items), semantic(t, parseDocs(t, expected)); got != want {
 				t.Errorf("items differ from %s:\n%s", c.ExpectedFile, golden.Diff([]byte(want), []byte(got)))
 			}
@@ -246,13 +263,16 @@ func resultReport(t *testing.T, rl *fn.ResourceList, file string) string {
 	return strings.Join(lines, "\n")
 }
 
+// expectedReport reads report.txt as the function reports it: without the
+// notes about YAML anchors, which the function never sees (see
+// caseResourceList).
 func expectedReport(report string) string {
 	var lines []string
 	for _, line := range strings.Split(strings.TrimRight(report, "\n"), "\n") {
 		if m := warnLine.FindStringSubmatch(line); m != nil {
 			lines = append(lines, "warning: "+m[1]+": "+m[2])
 		} else if m := reportLine.FindStringSubmatch(line); m != nil {
-			lines = append(lines, m[1]+" "+m[2]+m[3])
+			lines = append(lines, m[1]+" "+m[2]+anchorNote.ReplaceAllString(m[3], ""))
 		}
 	}
 	return strings.Join(lines, "\n")
@@ -299,6 +319,11 @@ func parseDocs(t *testing.T, data string) []*yaml.RNode {
 		t.Fatal(err)
 	}
 	return docs
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func readFile(c *golden.Case, name string) (string, error) {

@@ -88,17 +88,21 @@ var spliceMismatches atomic.Int64
 // SpliceMismatches returns how many splices failed their check so far.
 func SpliceMismatches() int64 { return spliceMismatches.Load() }
 
-// parsesTo reports whether text parses to the same tree as want.
+// parsesTo reports whether text parses to the same tree as want: the same
+// meaning, and the same anchors and aliases.
 func parsesTo(text []byte, want *yaml.Node) bool {
 	var got yaml.Node
 	if err := yaml.Unmarshal(text, &got); err != nil {
 		return false
 	}
-	return yamltree.Equal(&got, want)
+	return yamltree.Same(&got, want) && yamltree.Equal(&got, want)
 }
 
 // EncodeNode encodes a node with the given style.
 func EncodeNode(n *yaml.Node, style Style) ([]byte, error) {
+	if hasEmptyNull(n, false) {
+		n = withTaggedNulls(n, false)
+	}
 	var b bytes.Buffer
 	enc := yamlv3.NewEncoder(&b)
 	enc.SetIndent(style.Indent)
@@ -112,6 +116,45 @@ func EncodeNode(n *yaml.Node, style Style) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// hasEmptyNull reports whether n holds an empty null (`? `, `{a}`, `[a, ]`)
+// where the encoder would write it as an empty quoted string: as a mapping
+// key, or inside a flow collection.
+func hasEmptyNull(n *yaml.Node, inFlow bool) bool {
+	inFlow = inFlow || n.Style&yaml.FlowStyle != 0
+	for i, c := range n.Content {
+		if isEmptyNull(c) && (inFlow || (n.Kind == yaml.MappingNode && i%2 == 0)) {
+			return true
+		}
+		if hasEmptyNull(c, inFlow) {
+			return true
+		}
+	}
+	return false
+}
+
+func isEmptyNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Value == "" && n.ShortTag() == "!!null"
+}
+
+// withTaggedNulls returns a copy of n whose empty nulls that hasEmptyNull
+// finds carry their tag, which the encoder then writes before the empty
+// quoted string: the same null.
+func withTaggedNulls(n *yaml.Node, inFlow bool) *yaml.Node {
+	inFlow = inFlow || n.Style&yaml.FlowStyle != 0
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, ch := range n.Content {
+		if isEmptyNull(ch) && (inFlow || (n.Kind == yaml.MappingNode && i%2 == 0)) {
+			k := *ch
+			k.Tag, k.Style = "!!null", k.Style|yaml.TaggedStyle
+			c.Content[i] = &k
+		} else {
+			c.Content[i] = withTaggedNulls(ch, inFlow)
+		}
+	}
+	return &c
 }
 
 // DetectStyle reads the indentation of a parsed document from the positions

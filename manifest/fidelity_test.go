@@ -201,3 +201,31 @@ func TestSeveralRewritesInOneDocument(t *testing.T) {
 		})
 	}
 }
+
+// TestSpliceAnchorsAndListItems: a block list with an anchor on its key's
+// line, and the first entry of a list item (on the dash's line), are
+// spliced like any other; an alias stays an alias, and an alias replaced by
+// the mapping it names is written out.
+func TestSpliceAnchorsAndListItems(t *testing.T) {
+	in := "vols: &v\n- a\nl:\n- env: []\n  name: app\nm: &m {k: v}\nn: *m\n"
+	s, err := Parse([]byte(in), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.Docs[0]
+	root := d.Node.YNode()
+	vols := mapGetT(root, "vols")
+	vols.Content = append(vols.Content, str("b"))
+	item := mapGetT(root, "l").Content[0]
+	item.Content[1] = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str("E")}}
+	root.Content[7] = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("k"), str("v")}} // n: written out
+	d.Changed = true
+	out, err := s.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "vols: &v\n- a\n- b\nl:\n- env:\n  - E\n  name: app\nm: &m {k: v}\nn:\n  k: v\n"
+	if string(out) != want || !d.Spliced {
+		t.Errorf("spliced=%v, got:\n%s\nwant:\n%s", d.Spliced, out, want)
+	}
+}

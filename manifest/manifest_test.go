@@ -269,3 +269,33 @@ func mapGetT(m *yaml.Node, key string) *yaml.Node {
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+// TestEmptyNullsStayNull: yaml.v3 writes an empty null as an empty quoted
+// string where it cannot leave it empty: as a key (`? `) or in a flow
+// collection (`{c}`). The writer keeps them nulls.
+func TestEmptyNullsStayNull(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("a: 1\n? \nb: {c}\nd:\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	out, err := EncodeNode(&doc, DefaultStyle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back yaml.Node
+	if err := yaml.Unmarshal(out, &back); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	m := back.Content[0]
+	for _, n := range []*yaml.Node{m.Content[2], m.Content[3], m.Content[5].Content[1], m.Content[7]} {
+		if n.ShortTag() != "!!null" || n.Value != "" {
+			t.Errorf("a null came back as %s %q:\n%s", n.ShortTag(), n.Value, out)
+		}
+	}
+	if !strings.HasSuffix(string(out), "\nd:\n") {
+		t.Errorf("a null value in a block mapping is written other than empty:\n%s", out)
+	}
+	if doc.Content[0].Content[2].Style != 0 {
+		t.Error("encoding changed the caller's tree")
+	}
+}

@@ -46,10 +46,8 @@ func (c *snippetCache) encode(n *yaml.Node, style Style) ([]byte, error) {
 }
 
 // writeKey writes everything of a node the encoder reads, unambiguously.
+// An alias is written as its name (`*name`), as the encoder writes it.
 func writeKey(b *strings.Builder, n *yaml.Node) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
 	b.WriteByte('(')
 	b.WriteString(strconv.Itoa(int(n.Kind)))
 	b.WriteByte(',')

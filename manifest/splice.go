@@ -103,7 +103,9 @@ func (s *origins) origOf(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// changed reports whether the edited node w differs from the original t.
+// changed reports whether the edited node w differs from the original t
+// as written: an alias is the same as an alias of the same name, whatever
+// the node it names, and differs from that node written out.
 func (s *origins) changed(t, w *yaml.Node) bool {
 	switch {
 	case s.dirty[w]:
@@ -111,7 +113,7 @@ func (s *origins) changed(t, w *yaml.Node) bool {
 	case t == w:
 		return false
 	}
-	return !yamltree.Equal(t, w)
+	return !yamltree.Same(t, w)
 }
 
 func isBlock(n *yaml.Node, kind yaml.Kind) bool {
@@ -246,7 +248,7 @@ func (s *splicer) mapping(o, n *yaml.Node, limit int) {
 	}
 	s.spans(es, col, limit, func(i int) bool {
 		v := es[i].val
-		return v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Column-1 == col
+		return v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && s.dashColumn(v) == col
 	})
 	var edited [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -258,7 +260,7 @@ func (s *splicer) mapping(o, n *yaml.Node, limit int) {
 }
 
 func (s *splicer) sequence(o, n *yaml.Node, limit int) {
-	col := o.Column - 1
+	col := s.dashColumn(o)
 	es := make([]entry, 0, len(o.Content))
 	for _, it := range o.Content {
 		it = s.origOf(it)
@@ -276,6 +278,21 @@ func (s *splicer) sequence(o, n *yaml.Node, limit int) {
 	s.align(es, len(n.Content), func(j int) int { return n.Content[j].Line },
 		func(e entry, j int) { s.item(e, n.Content[j], col) },
 		func(j int) []byte { return s.renderItem(n.Content[j], col) })
+}
+
+// dashColumn returns the column of a block list's dashes. A list with an
+// anchor or a tag starts where they are, on its key's line (`volumes: &v`):
+// its dashes are on the next line that holds anything.
+func (s *splicer) dashColumn(o *yaml.Node) int {
+	if o.Anchor == "" && o.Style&yaml.TaggedStyle == 0 {
+		return o.Column - 1
+	}
+	for l := o.Line; l < len(s.lines); l++ {
+		if s.indent(l) >= 0 && !s.isComment(l) {
+			return s.indent(l)
+		}
+	}
+	return -1
 }
 
 // align walks the edited entries in order. An entry with a source line is the
@@ -364,6 +381,13 @@ func (s *splicer) add(at, del int, text []byte) {
 // quote's line-continuing backslash, where a blank would be an escape.
 func (s *splicer) replace(e entry, text []byte) {
 	line := bytes.TrimRight(s.lines[e.start], "\r\n")
+	if e.startsOnParentRow && e.key != nil {
+		// the first entry of a list item (`- key: ...`): keep the dash,
+		// where render put the entry's indentation
+		if col := e.key.Column - 1; col < len(line) && len(text) >= col {
+			text = slices.Concat(line[:col], text[col:])
+		}
+	}
 	blanks := line[len(bytes.TrimRight(line, " \t")):]
 	first, rest, found := bytes.Cut(text, []byte("\n"))
 	if len(blanks) > 0 && found && len(first) > 0 && strings.IndexByte("\\ \t", first[len(first)-1]) < 0 {

@@ -104,6 +104,11 @@ type observed struct {
 // Uninject, not Admission). origin names where a resource's node is.
 func (in *Injector) Audit(rn *yaml.RNode, origin func(*yaml.Node) string) []Finding {
 	var out []Finding
+	if err := aliasesAcrossItems(rn.YNode(), origin(rn.YNode())); err != nil {
+		var re *ResourceError
+		errors.As(err, &re)
+		return []Finding{{Resource: re.Resource, State: StateError, Errs: []*ResourceError{re}}}
+	}
 	for _, res := range resourcesOf(rn.YNode()) {
 		r, _, err := in.plan(res, origin(res.node), 0)
 		if err == nil && r.Action == Ignored {

@@ -247,7 +247,7 @@ func parseConfig(rn *yaml.RNode, source string, lines bool) (*Config, error) {
 	if obj.Kind != yaml.MappingNode {
 		return nil, &ConfigError{Source: source, Msg: "expected a map, got " + describe(obj)}
 	}
-	if hasAliases(obj) {
+	if usesAnchors(obj) {
 		// Items are copied into workloads: their aliases must be expanded,
 		// in a private tree (expanding in place would change the caller's).
 		expanded, err := expandAliases(obj)
@@ -426,7 +426,7 @@ func (p *configParser) parseConfigMap(obj *yaml.Node) {
 		return
 	}
 	p.inner = inner.Content[0]
-	if hasAliases(p.inner) {
+	if usesAnchors(p.inner) {
 		expanded, err := expandAliases(p.inner)
 		if err != nil {
 			p.errorf(field, "%v", err)

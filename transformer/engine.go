@@ -46,6 +46,10 @@ func (in *Injector) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 	commits := map[int]commitFunc{}
 	for i, rn := range nodes {
 		origin := originOf(rn)
+		if err := aliasesAcrossItems(rn.YNode(), origin); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		for _, res := range resourcesOf(rn.YNode()) {
 			r, commit, err := in.plan(res, origin, i)
 			if err != nil {
@@ -89,6 +93,9 @@ func (in *Injector) ApplyDocument(rn *yaml.RNode, origin func(*yaml.Node) string
 	var results []Result
 	var commits []commitFunc
 	var errs Errors
+	if err := aliasesAcrossItems(rn.YNode(), origin(rn.YNode())); err != nil {
+		return nil, err
+	}
 	for _, res := range resourcesOf(rn.YNode()) {
 		r, commit, err := in.plan(res, origin(res.node), 0)
 		switch {
@@ -147,6 +154,39 @@ func resourcesOf(n *yaml.Node) []resource {
 	return out
 }
 
+// aliasesAcrossItems returns an error when an alias in a List names a
+// node outside its own item: each item is edited on its own, so an edit
+// could change what an alias in another item means.
+func aliasesAcrossItems(n *yaml.Node, origin string) error {
+	r := resourceOf(n)
+	items := mapGet(r.node, "items")
+	if !strings.HasSuffix(r.kind, "List") || items == nil || items.Kind != yaml.SequenceNode || !usesAnchors(r.node) {
+		return nil
+	}
+	owner := map[*yaml.Node]int{} // node -> index of the item that holds it, -1 outside the items
+	var mark func(n *yaml.Node, item int)
+	mark = func(n *yaml.Node, item int) {
+		if _, seen := owner[n]; seen {
+			return
+		}
+		owner[n] = item
+		for _, c := range n.Content {
+			mark(c, item)
+		}
+	}
+	for i, it := range items.Content {
+		mark(it, i)
+	}
+	mark(r.node, -1) // the rest (already marked nodes keep their item)
+	for node, item := range owner {
+		if node.Kind == yaml.AliasNode && node.Alias != nil && owner[node.Alias] != item {
+			return &ResourceError{Resource: Resource{APIVersion: r.apiVersion, Kind: r.kind, Name: scalarString(mapGet(mapGet(r.node, "metadata"), "name")), Origin: origin},
+				Field: "items", Msg: fmt.Sprintf("the YAML alias *%s names a node outside its item: each item of a List is injected on its own; write the alias out", node.Value)}
+		}
+	}
+	return nil
+}
+
 // commitFunc makes a planned change and says what it changed.
 type commitFunc func() *Change
 
@@ -180,6 +220,12 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 	meta := mapGet(obj, "metadata")
 	r := Result{Resource: Resource{APIVersion: res.apiVersion, Kind: kind, Namespace: scalarString(mapGet(meta, "namespace")),
 		Name: scalarString(mapGet(meta, "name")), Origin: origin, Index: index}}
+	// Everything below reads through aliases and merge keys: refuse first
+	// what would take too long to read (an alias bomb, a cycle).
+	anchors := usesAnchors(obj)
+	if anchors && expandedSize(obj, maxExpandedNodes) > maxExpandedNodes {
+		return r, nil, &ResourceError{Resource: r.Resource, Msg: fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing to expand (alias bomb?)", maxExpandedNodes)}
+	}
 	if !isNull(meta) && meta.Kind != yaml.MappingNode {
 		return r, nil, &ResourceError{Resource: r.Resource, Field: "metadata", Msg: "expected a map, got " + describe(meta)}
 	}
@@ -206,7 +252,7 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 		}
 	}
 	if in.Uninject {
-		return in.planUninject(r, obj, t, wk, status, legacy)
+		return in.planUninject(r, obj, t, wk, status, legacy, anchors)
 	}
 	if !selected && status == nil { // the tutorial's status: nothing to remove
 		return skip(r, NotSelected, notSelected), nil, nil
@@ -281,26 +327,35 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 	if err := checkDuplicateKeys(workload, false); err != nil {
 		return r, nil, err
 	}
-	work, target, wt, err := workCopy(obj, t, wk)
-	if err != nil {
-		return r, nil, err
-	}
+	work, target, wt, a := workCopy(obj, t, wk, anchors)
+	var keep map[string]string
 	if status != nil {
+		keep = status.Keep
 		uninject(wt, status, in.Config.StatusAnnotation())
 	}
+	var newStatus *Status
+	var statusValue *yaml.Node
 	if len(sets) > 0 {
-		kept, err := in.inject(wt, sets)
-		if err != nil {
+		var err error
+		if r.Kept, newStatus, statusValue, err = in.inject(wt, sets); err != nil {
 			return r, nil, err
 		}
-		r.Kept = kept
+	}
+	if a != nil {
+		records, notes := a.settle(keep, newStatus != nil)
+		r.Notes = append(r.Notes, notes...)
+		if newStatus != nil && len(records) > 0 {
+			recordForms(newStatus, statusValue, records)
+		}
 	}
 	r.Sets = setNames(sets)
 	if injected {
 		r.Removed = without(status.Sets, r.Sets)
 	}
 	switch {
-	case yamltree.SameValues(wt.node, t.node):
+	// the same meaning as before (numbers by value, keys in any order,
+	// aliases followed): the original stays as it is
+	case yamltree.SameValues(work, target):
 		r.Action = Unchanged
 		return r, nil, nil
 	case !injected && len(sets) > 0:
@@ -326,7 +381,7 @@ func (in *Injector) missingRequired(t *template, sets []*SidecarSet) []string {
 	return out
 }
 
-func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy bool) (Result, commitFunc, error) {
+func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *workloadKind, status *Status, legacy, anchors bool) (Result, commitFunc, error) {
 	switch {
 	case legacy:
 		r = skip(r, NotInjected, fmt.Sprintf("injected by the tutorial webhook (%s: %q), which records nothing to remove", in.Config.StatusAnnotation(), legacyStatus))
@@ -342,15 +397,16 @@ func (in *Injector) planUninject(r Result, obj *yaml.Node, t *template, wk *work
 	if held.empty() {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s lists nothing the pod holds; removed the annotation only", in.Config.StatusAnnotation()))
 	}
-	work, target, wt, err := workCopy(obj, t, wk)
-	if err != nil {
-		return r, nil, err
-	}
+	work, target, wt, a := workCopy(obj, t, wk, anchors)
 	uninject(wt, held, in.Config.StatusAnnotation())
 	if len(seqItems(mapGet(t.spec(), "containers"))) > 0 && len(seqItems(mapGet(wt.spec(), "containers"))) == 0 {
 		// A pod needs a container: whatever the status says, the last one
 		// cannot have been injected.
 		return r, nil, t.errorf(t.field("spec.containers"), "uninject would remove every container; the status annotation cannot be right")
+	}
+	if a != nil {
+		_, notes := a.settle(held.Keep, false)
+		r.Notes = append(r.Notes, notes...)
 	}
 	r.Action, r.Removed = Uninjected, status.Sets
 	return r, replaceWith(target, work), nil
@@ -361,26 +417,17 @@ func skip(r Result, reason SkipReason, detail string) Result {
 	return r
 }
 
-// workCopy returns a copy to edit and the node it will replace on commit.
-// A document with YAML aliases is copied whole and expanded first, since an
-// edit inside an anchored node would also change every alias of it.
-func workCopy(obj *yaml.Node, t *template, wk *workloadKind) (work, target *yaml.Node, wt *template, err error) {
-	if !hasAliases(obj) {
+// workCopy returns a copy to edit, the node it will replace on commit, and
+// the template in the copy. A resource that uses YAML anchors is copied as
+// anchors.go says, whole (an edit may have to write out an alias anywhere
+// in it); the returned *anchored then settles it after the edit.
+func workCopy(obj *yaml.Node, t *template, wk *workloadKind, anchors bool) (work, target *yaml.Node, wt *template, a *anchored) {
+	if !anchors {
 		work = editableCopy(t.node)
 		return work, t.node, &template{res: t.res, prefix: t.prefix, node: work}, nil
 	}
-	if expandedSize(obj, maxExpandedNodes) > maxExpandedNodes {
-		return nil, nil, nil, &ResourceError{Resource: t.res, Msg: fmt.Sprintf("YAML aliases expand to more than %d nodes; refusing to expand (alias bomb?)", maxExpandedNodes)}
-	}
-	work = copyNode(obj)
-	if err := yaml.NewRNode(work).DeAnchor(); err != nil {
-		return nil, nil, nil, &ResourceError{Resource: t.res, Msg: "cannot expand YAML aliases: " + err.Error()}
-	}
-	wt, err = locateTemplate(work, wk, t.res)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return work, obj, wt, nil
+	a, wt = anchoredCopy(obj, t, wk)
+	return a.root, obj, wt, a
 }
 
 // readStatus parses the template's status annotation, if any.

@@ -372,6 +372,9 @@ func TestHugeInputsStayLinear(t *testing.T) {
 	}
 	t.Run("status and keys", func(t *testing.T) { checkLinear(t, cfg, hugePod, 2_500) })
 	t.Run("containers", func(t *testing.T) { checkLinear(t, cfg, manyContainers, 5_000) })
+	// A pod whose aliases expand past maxExpandedNodes (here 1,800
+	// containers) is refused: 600 and 1,200 expand to some 66,000 nodes.
+	t.Run("anchors", func(t *testing.T) { checkLinear(t, cfg, hugeAnchoredPod, 600) })
 }
 
 // checkLinear runs a pod of sizes n and 2n both ways and compares the work.
@@ -425,6 +428,20 @@ func cpuTime() time.Duration {
 		panic(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// hugeAnchoredPod is a pod with n containers that share their settings
+// through a merge key and aliases of one env list and one mount list,
+// which every container's injected env and mount change.
+func hugeAnchoredPod(n int) []byte {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\n  labels: &labels {app: huge}\n  annotations:\n    sidecar-injector.io/inject: 'true'\n")
+	b.WriteString("spec:\n  containers:\n  - &base\n    name: app\n    image: app\n    env: &env [{name: A, value: x}, {name: B, value: y}]\n    volumeMounts: &mounts [{name: v, mountPath: /v}]\n")
+	for c := range n {
+		fmt.Fprintf(&b, "  - <<: *base\n    name: c%d\n    env: *env\n    volumeMounts: *mounts\n    resources: &r%d {limits: {cpu: 1m}}\n", c, c)
+	}
+	b.WriteString("  volumes: [{name: v, emptyDir: {}}]\n")
+	return []byte(b.String())
 }
 
 // hugePod is a pod with n annotations and n containers, each with two env
@@ -489,5 +506,44 @@ func TestSameValueIsUnchanged(t *testing.T) {
 	r, err := (&Injector{Config: cfg}).Apply(again, "")
 	if err != nil || r.Action != Unchanged {
 		t.Errorf("second run: %v, %s; want unchanged", err, r.Action)
+	}
+}
+
+// TestListAliasesAcrossItems: each item of a List is injected on its own,
+// so an alias naming a node in another item (whose edit would change what
+// the alias means) is refused; aliases inside one item are fine.
+func TestListAliasesAcrossItems(t *testing.T) {
+	cfg, _ := LoadConfig([]byte("containers: [{name: s, image: s}]\n"), "c.yaml")
+	across := yaml.MustParse(`apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a, annotations: &ann {sidecar-injector.io/inject: "true"}}
+  spec: {containers: [{name: app, image: app}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: b, annotations: *ann}
+  spec: {containers: [{name: app, image: app}]}
+`)
+	before := across.MustString()
+	_, err := (&Injector{Config: cfg}).ApplyDocument(across, func(*yaml.Node) string { return "list.yaml" })
+	if err == nil || !strings.Contains(err.Error(), "List <no name> (list.yaml): items: the YAML alias *ann names a node outside its item") {
+		t.Errorf("err = %v", err)
+	}
+	if across.MustString() != before {
+		t.Error("the List was changed")
+	}
+	within := yaml.MustParse(`apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a, labels: &l {app: a}, annotations: {sidecar-injector.io/inject: "true"}}
+  spec: {containers: [{name: app, image: app}]}
+  x-copy: *l
+`)
+	if _, err := (&Injector{Config: cfg}).ApplyDocument(within, func(*yaml.Node) string { return "list.yaml" }); err != nil {
+		t.Errorf("aliases within an item: %v", err)
 	}
 }

@@ -26,6 +26,8 @@ type injection struct {
 	errs     Errors
 	// completion: the pod runs to completion (see completion.go).
 	completion bool
+	// statusValue is the status annotation's value node, written last.
+	statusValue *yaml.Node
 	// defaultContainer is set when a sidecar goes first: kubectl should
 	// still default to the app's container.
 	defaultContainer string
@@ -42,10 +44,12 @@ type added struct {
 // removal is an item to delete from a list, or a key (by its key node) from a map.
 type removal struct{ parent, node *yaml.Node }
 
-func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
+// inject adds sets to a template; it returns the items kept (see Result),
+// and the status it wrote with its value node (settle may add to its keep).
+func (in *Injector) inject(t *template, sets []*SidecarSet) (kept []string, st *Status, statusValue *yaml.Node, err error) {
 	spec, err := validatePod(t)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	completion := t.runsToCompletion()
 	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[added]bool{}, created: map[string]bool{},
@@ -63,9 +67,22 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) ([]string, error) {
 	j.applyRemovals()
 	j.checkMounts(sets)
 	if err := j.errs.ErrOrNil(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return j.kept, nil
+	return j.kept, j.st, j.statusValue, nil
+}
+
+// recordForms adds to a status the forms of fields that injection wrote out
+// (see anchors.go), replacing what keep said of those fields, and rewrites
+// its value.
+func recordForms(st *Status, value *yaml.Node, forms map[string]string) {
+	if st.Keep == nil {
+		st.Keep = map[string]string{}
+	}
+	for path, form := range forms {
+		st.Keep[path] = form
+	}
+	value.Value = st.String()
 }
 
 // validatePod checks the parts of the pod that injection relies on, and
@@ -118,8 +135,8 @@ func validatePod(t *template) (*yaml.Node, error) {
 		}
 		for i, item := range v.Content {
 			here := place{list, i}
-			if item.Kind != yaml.MappingNode {
-				return nil, t.errorf(at(here), "expected a map, got %s", describe(item))
+			if m := resolveAlias(item); m == nil || m.Kind != yaml.MappingNode {
+				return nil, t.errorf(at(here), "expected a map, got %s", describe(m))
 			}
 			name := itemName(item)
 			if name == "" {
@@ -320,9 +337,9 @@ func (j *injection) metadata(sets []*SidecarSet) {
 	j.metaPairs("annotations", kindAnnotation, annotations, &j.st.Annotations)
 	j.metaPairs("labels", kindLabel, labels, &j.st.Labels)
 	ann := j.mapping(j.mapping(j.t.node, "metadata", "metadata"), "annotations", "metadata.annotations")
-	value := newStr(j.st.String())
-	value.Style = yaml.SingleQuotedStyle
-	ann.Content = append(ann.Content, newStr(j.cfg.StatusAnnotation()), value)
+	j.statusValue = newStr(j.st.String())
+	j.statusValue.Style = yaml.SingleQuotedStyle
+	ann.Content = append(ann.Content, newStr(j.cfg.StatusAnnotation()), j.statusValue)
 }
 
 func (j *injection) metaPairs(key string, kind itemKind, pairs []keyValue, record *Items) {
@@ -387,6 +404,7 @@ func (j *injection) collection(parent *yaml.Node, key, keepPath string, kind yam
 			j.st.Keep = map[string]string{}
 		}
 		j.st.Keep[keepPath] = literalOf(v)
+		n.Anchor = v.Anchor // aliases of it are settled (anchors.go)
 		mapSet(parent, key, n)
 	} else if key == "metadata" { // conventionally first
 		parent.Content = append([]*yaml.Node{newStr(key), n}, parent.Content...)
@@ -536,7 +554,11 @@ func tidy(parent *yaml.Node, field, keepPath string, keep map[string]string) {
 		return
 	}
 	if lit, ok := keep[keepPath]; ok {
-		mapSet(parent, field, fromLiteral(lit))
+		if !isForm(lit) { // a form is given back, if it can be, by settle
+			empty := fromLiteral(lit)
+			empty.Anchor = v.Anchor
+			mapSet(parent, field, empty)
+		}
 	} else {
 		mapDelete(parent, field)
 	}

@@ -17,24 +17,68 @@ const (
 	tagSeq  = "!!seq"
 )
 
-// mapGet returns the value of key in mapping m, or nil. An alias reads as
-// the node it names: the engine edits only copies without aliases (see
-// workCopy), so reading through them is safe.
+// mapGet returns the value of key in mapping m, or nil. It reads as
+// kubectl does: an alias as the node it names, and a key the mapping lacks
+// from its merge key (`<<: *app`), explicit keys first. The engine edits
+// only copies in which the fields it edits are neither (see anchors.go).
 func mapGet(m *yaml.Node, key string) *yaml.Node {
+	v, _ := lookup(m, key, maxMergeSources)
+	return v
+}
+
+// maxMergeSources bounds the mappings one lookup reads through merge keys,
+// so that a merge bomb read before the alias check (plan) cannot hang.
+const maxMergeSources = 1000
+
+// lookup is mapGet with a budget of merge sources; it returns what is left.
+func lookup(m *yaml.Node, key string, budget int) (*yaml.Node, int) {
+	m = resolveAlias(m)
 	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
+		return nil, budget
 	}
+	var merge *yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return resolveAlias(m.Content[i+1])
+		switch k := m.Content[i]; {
+		case isMergeKey(k):
+			merge = m.Content[i+1]
+		case k.Value == key:
+			return resolveAlias(m.Content[i+1]), budget
 		}
 	}
-	return nil
+	if merge == nil {
+		return nil, budget
+	}
+	for _, src := range mergeSources(merge) {
+		if budget--; budget < 0 {
+			return nil, budget
+		}
+		var v *yaml.Node
+		if v, budget = lookup(src, key, budget); v != nil {
+			return v, budget
+		}
+	}
+	return nil, budget
+}
+
+// isMergeKey reports whether a mapping key is YAML's merge key `<<`.
+func isMergeKey(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.Tag == "!!merge" }
+
+// mergeSources returns the nodes a merge key's value names, the first
+// winning: `<<: *a`, `<<: {...}` or `<<: [*a, *b]`.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	if v = resolveAlias(v); v != nil && v.Kind == yaml.SequenceNode {
+		out := make([]*yaml.Node, len(v.Content))
+		for i, s := range v.Content {
+			out[i] = resolveAlias(s)
+		}
+		return out
+	}
+	return []*yaml.Node{v}
 }
 
 // resolveAlias returns the node an alias names (n itself if not an alias).
 func resolveAlias(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
 		n = n.Alias
 	}
 	return n
@@ -116,6 +160,7 @@ func describe(n *yaml.Node) string {
 
 // scalarString returns the string value of a scalar, or "" for anything else.
 func scalarString(n *yaml.Node) string {
+	n = resolveAlias(n)
 	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
 		return ""
 	}
@@ -174,10 +219,11 @@ func covers(have, want *yaml.Node) bool {
 func editableCopy(t *yaml.Node) *yaml.Node {
 	work := shallowCopy(t)
 	meta := ownChild(work, "metadata")
-	ownChild(meta, "annotations")
-	ownChild(meta, "labels")
+	for _, k := range metadataFields {
+		ownChild(meta, k)
+	}
 	spec := ownChild(work, "spec")
-	for _, list := range []string{"containers", "initContainers", "volumes", "imagePullSecrets"} {
+	for _, list := range specLists {
 		seq := ownChild(spec, list)
 		if list != "containers" && list != "initContainers" {
 			continue
@@ -185,13 +231,22 @@ func editableCopy(t *yaml.Node) *yaml.Node {
 		for i, c := range seqItems(seq) {
 			if c.Kind == yaml.MappingNode {
 				seq.Content[i] = shallowCopy(c)
-				ownChild(seq.Content[i], "env")
-				ownChild(seq.Content[i], "volumeMounts")
+				for _, k := range containerFields {
+					ownChild(seq.Content[i], k)
+				}
 			}
 		}
 	}
 	return work
 }
+
+// The fields inject and uninject edit, under a template's metadata, its
+// spec, and each container (editableCopy and anchored.editable copy them).
+var (
+	metadataFields  = []string{"annotations", "labels"}
+	specLists       = []string{"containers", "initContainers", "volumes", "imagePullSecrets"}
+	containerFields = []string{"env", "volumeMounts"}
+)
 
 // shallowCopy copies a node and its list of children, not the children.
 func shallowCopy(n *yaml.Node) *yaml.Node {
@@ -270,13 +325,14 @@ func cleanNode(n *yaml.Node) {
 	}
 }
 
-// hasAliases reports whether the tree contains an alias or an anchor.
-func hasAliases(n *yaml.Node) bool {
-	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+// usesAnchors reports whether the tree holds an alias, an anchor or a
+// merge key: then it is edited as anchors.go says.
+func usesAnchors(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || isMergeKey(n) {
 		return true
 	}
 	for _, c := range n.Content {
-		if hasAliases(c) {
+		if usesAnchors(c) {
 			return true
 		}
 	}

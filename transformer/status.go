@@ -29,7 +29,9 @@ type Status struct {
 	Labels           Items            `json:"labels,omitempty"`
 	// Keep records fields that existed but were empty before injection
 	// (`volumes: []`, `annotations: {}`, `env: null`), with their original
-	// form, so that uninject restores them instead of deleting them.
+	// form, so that uninject restores them instead of deleting them; and
+	// fields that were a YAML alias ("*name") or inherited through a merge
+	// key ("<<") before injection wrote them out (see anchors.go).
 	Keep map[string]string `json:"keep,omitempty"`
 }
 
@@ -81,12 +83,22 @@ func (it Items) sorted() []string {
 // legacyStatus is the value the seeds' tutorial webhook writes.
 const legacyStatus = "injected"
 
-// keepLiterals are the only forms Keep may restore: an emptied collection
-// goes back to how it was written, never to anything else.
+// keepLiterals are the only literals Keep may restore: an emptied
+// collection goes back to how it was written, never to anything else.
 var keepLiterals = []string{"[]", "{}", "null", "~", ""}
 
-// keepPath matches the fields Keep may name.
-var keepPath = regexp.MustCompile(`^(metadata|metadata\.annotations|metadata\.labels|spec\.(containers|initContainers|volumes|imagePullSecrets)|spec\.containers\[name=[^\]]+\]\.(env|volumeMounts))$`)
+// keepForm matches the other values Keep may hold: how a field that
+// injection wrote out was written, as an alias ("*name") or inherited
+// through a merge key ("<<"). Settle gives a form back only when the field
+// means the same with it (anchors.go).
+var keepForm = regexp.MustCompile(`^(<<|\*[^\s,\[\]{}]+)$`)
+
+// rootPath matches the other fields Keep may name, for forms only: a field
+// of the workload, from its root after a "/" (`/spec.selector.matchLabels`).
+var rootPath = regexp.MustCompile(`^/[A-Za-z0-9_-]+(\[name=[^\]]+\])?(\.[A-Za-z0-9_-]+(\[name=[^\]]+\])?)*$`)
+
+// keepPath matches the fields Keep may name: the fields injection edits.
+var keepPath = regexp.MustCompile(`^(metadata|metadata\.annotations|metadata\.labels|spec|spec\.(containers|initContainers|volumes|imagePullSecrets)|spec\.(containers|initContainers)\[name=[^\]]+\](\.(env|volumeMounts))?)$`)
 
 // ParseStatus reads a status annotation value. Anything but a status that
 // sidecar-injector could have written is an error: a status is input, and
@@ -102,11 +114,12 @@ func ParseStatus(value string) (*Status, error) {
 		return nil, errors.New("extra data after the status")
 	}
 	for path, lit := range s.Keep {
-		if !keepPath.MatchString(path) {
-			return nil, fmt.Errorf("keep: %q is not a field the injector empties", path)
-		}
-		if !slices.Contains(keepLiterals, lit) {
-			return nil, fmt.Errorf("keep: %q: %q is not an empty value", path, lit)
+		switch {
+		case keepForm.MatchString(lit) && (keepPath.MatchString(path) || rootPath.MatchString(path)):
+		case !keepPath.MatchString(path):
+			return nil, fmt.Errorf("keep: %q is not a field the injector edits", path)
+		case !slices.Contains(keepLiterals, lit):
+			return nil, fmt.Errorf("keep: %q: %q is not an empty value, a YAML alias or a merge key", path, lit)
 		}
 	}
 	return &s, nil
@@ -116,6 +129,10 @@ func (s *Status) String() string {
 	b, err := json.Marshal(s)
 	if err != nil { // cannot happen: only strings, lists and maps of strings
 		panic(err)
+	}
+	// json.Marshal writes < as \u003c: keep "<<" (a merge key in keep) readable.
+	if escaped := []byte(`"\u003c\u003c"`); bytes.Contains(b, escaped) {
+		b = bytes.ReplaceAll(b, escaped, []byte(`"<<"`))
 	}
 	return string(b)
 }

@@ -211,9 +211,9 @@ func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 }
 
 // checkMetadata rejects metadata whose meaning the engine could misread:
-// a repeated key (which value would the API server keep?) or a YAML merge
-// key (kubectl resolves it, kyaml's nodes do not), in metadata, its
-// annotations or its labels. It runs before anything is decided from them.
+// a repeated key (which value would the API server keep?), a YAML merge
+// key, or an alias as a key, in metadata, its annotations or its labels.
+// It runs before anything is decided from them.
 func checkMetadata(res Resource, meta *yaml.Node, field string) error {
 	for _, f := range []string{"", "annotations", "labels"} {
 		m := meta
@@ -225,9 +225,13 @@ func checkMetadata(res Resource, meta *yaml.Node, field string) error {
 		}
 		at := joinField(field, f)
 		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].ShortTag() == "!!merge" {
+			switch k := m.Content[i]; {
+			case k.ShortTag() == "!!merge":
 				return &ResourceError{Resource: res, Field: joinField(at, "<<"),
 					Msg: "YAML merge keys are not supported here: the injector reads these keys to decide what to do; write them out"}
+			case k.Kind == yaml.AliasNode:
+				return &ResourceError{Resource: res, Field: joinField(at, "*"+k.Value),
+					Msg: "YAML aliases as keys are not supported here: the injector reads these keys to decide what to do; write them out"}
 			}
 		}
 		if k := duplicateKey(m); k != nil {

@@ -99,3 +99,33 @@ func sameValue(tag, a, b string) bool {
 // parseInt reads a YAML integer: decimal, 0x hex, 0o or YAML 1.1 0 octal,
 // 0b binary, with an optional sign (Go's base-0 syntax covers them all).
 func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 0, 64) }
+
+// Same compares two trees as they are written: like Equal, but an alias
+// is the same only as an alias of the same name (it is not followed), and
+// anchors must match. Two trees can be Equal and not Same (`labels: *l`
+// and the labels written out): the writer must then write the second.
+func Same(a, b *yaml.Node) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	if a.Kind != b.Kind || a.Anchor != b.Anchor || len(a.Content) != len(b.Content) {
+		return false
+	}
+	switch a.Kind {
+	case yaml.AliasNode:
+		return a.Value == b.Value
+	case yaml.ScalarNode:
+		if a.Value != b.Value || a.ShortTag() != b.ShortTag() {
+			return false
+		}
+	}
+	for i := range a.Content {
+		if !Same(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
+}
