@@ -178,7 +178,7 @@ func checkOnlyAdded(t *testing.T, in, out []byte, s *Stream, maxChanged int) {
 func toJSON(doc []byte) ([]byte, error) {
 	switch {
 	case isJSONDoc(doc):
-		return doc, nil
+		return sigsyaml.YAMLToJSON(doc) // JSON is YAML: kubectl reads a JSON document of a stream so, comments and all
 	case bytes.Contains(doc, []byte("<<:")):
 		return sigsyaml.YAMLToJSON(doc)
 	}

@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -123,7 +124,32 @@ func mapDelete(m *yaml.Node, key string) bool {
 }
 
 func newStr(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: s}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: tagStr, Value: s}
+	quoteForYAML11(n)
+	return n
+}
+
+// yaml11Sexagesimal matches YAML 1.1's base-60 numbers (1:20 is 80).
+var yaml11Sexagesimal = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$`)
+
+// quoteForYAML11 quotes a plain string that YAML 1.1 reads as something
+// else: kubectl and the API server's YAML decoder (sigs.k8s.io/yaml) are
+// YAML 1.1, where on, yes and n are booleans and 1:20 is 80, while the
+// YAML 1.2 writer leaves them bare. Injected items must reach the cluster
+// as the config says.
+func quoteForYAML11(n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode || n.Tag != tagStr && n.ShortTag() != tagStr || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return
+	}
+	switch n.Value {
+	case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+		"on", "On", "ON", "off", "Off", "OFF", "=", "<<":
+		n.Style = yaml.DoubleQuotedStyle
+		return
+	}
+	if yaml11Sexagesimal.MatchString(n.Value) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
 }
 
 func newMap() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: tagMap} }
@@ -320,6 +346,7 @@ func cleanNode(n *yaml.Node) {
 	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
 	n.Anchor = ""
 	n.Line, n.Column = 0, 0
+	quoteForYAML11(n)
 	for _, c := range n.Content {
 		cleanNode(c)
 	}
