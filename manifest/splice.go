@@ -202,8 +202,66 @@ func (s *splicer) spans(es []entry, col, limit int, compactSeq func(i int) bool)
 				end++
 			}
 		}
+		if es[i].key != nil && onKeyLine(es[i].key, es[i].val) {
+			// A value written on the key's line (empty, null, `{}`) has no
+			// lines below it: comment lines there are the next entry's head
+			// comment (yaml.v3 attaches them so), not the entry's. Leave them
+			// out, so that replacing the entry keeps them where they are.
+			end = es[i].start
+		}
 		es[i].end = end
 	}
+}
+
+// trailingComments returns the last line of an entry before the comment
+// (and blank) lines that end it, below the last line of its value's nodes;
+// e.end when there are none. A line misread as a comment (the continuation
+// of a quoted scalar) would change the value: the splice check catches it.
+func (s *splicer) trailingComments(e entry) int {
+	last := lastNodeLine(e.val) - 1
+	if last < e.start || last >= e.end || endsWithBlockScalar(e.val) {
+		return e.end
+	}
+	for l := last + 1; l <= e.end; l++ {
+		if s.indent(l) >= 0 && !s.isComment(l) {
+			return e.end
+		}
+	}
+	return last
+}
+
+// endsWithBlockScalar reports whether the last value under n is a block
+// scalar, whose text runs past its node's line.
+func endsWithBlockScalar(n *yaml.Node) bool {
+	for len(n.Content) > 0 {
+		n = n.Content[len(n.Content)-1]
+	}
+	return n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+}
+
+// lastNodeLine is the largest source line of a node's tree.
+func lastNodeLine(n *yaml.Node) int {
+	line := n.Line
+	for _, c := range n.Content {
+		line = max(line, lastNodeLine(c))
+	}
+	return line
+}
+
+// onKeyLine reports whether a value is written entirely on its key's line:
+// null, or an empty flow collection (`{}`, `[]`). An edited value (line 0)
+// is rendered on its key's line when it is so.
+func onKeyLine(k, v *yaml.Node) bool {
+	if v == nil || k == nil || v.Line != k.Line && v.Line != 0 {
+		return false
+	}
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return v.ShortTag() == "!!null" && v.Style&(yaml.LiteralStyle|yaml.FoldedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0
+	case yaml.MappingNode, yaml.SequenceNode:
+		return v.Style&yaml.FlowStyle != 0 && len(v.Content) == 0
+	}
+	return false
 }
 
 // keepsTrailingBlanks reports whether the last value under n is a block
@@ -354,6 +412,20 @@ func (s *splicer) pair(e entry, k, v *yaml.Node, col int) {
 		s.mapping(e.val, v, e.end+1)
 	case v.Line == e.val.Line && isBlock(e.val, yaml.SequenceNode) && isBlock(v, yaml.SequenceNode):
 		s.sequence(e.val, v, e.end+1)
+	case onKeyLine(e.key, e.val):
+		// the comment lines below stay where they are (see spans): do not
+		// render them again from the nodes yaml.v3 attached them to
+		key, val := *k, *v
+		key.FootComment, val.FootComment = "", ""
+		s.replace(e, s.renderPair(&key, &val, col))
+	case onKeyLine(k, v) && s.trailingComments(e) < e.end:
+		// the value goes back onto the key's line: the comment lines after
+		// its last line stay where they are (what the case above keeps)
+		key, val := *k, *v
+		key.FootComment, val.FootComment = "", ""
+		shorter := e
+		shorter.end = s.trailingComments(e)
+		s.replace(shorter, s.renderPair(&key, &val, col))
 	default:
 		s.replace(e, s.renderPair(k, v, col))
 	}
