@@ -171,8 +171,8 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 			// One document's tree at a time: parsed, edited, rendered to
 			// text and let go (a tree takes tens of times its text).
 			if len(d.Raw) > documentLimit(o.maxInputMB) {
-				errs = append(errs, fmt.Errorf("%s:%d: one document of %.1f MiB, over the limit of %.1f MiB for one document (an eighth of --max-input-mb); raise --max-input-mb if this is intended",
-					s.Path, d.Line, float64(len(d.Raw))/(1<<20), float64(documentLimit(o.maxInputMB))/(1<<20)))
+				errs = append(errs, fmt.Errorf("%s: one document of %.1f MiB, over the limit of %.1f MiB for one document (an eighth of --max-input-mb); raise --max-input-mb if this is intended",
+					s.Where(d, d.Line), float64(len(d.Raw))/(1<<20), float64(documentLimit(o.maxInputMB))/(1<<20)))
 				continue
 			}
 			if err := s.ParseDoc(d); err != nil {
@@ -183,7 +183,7 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 				continue
 			}
 			// A document is one resource, or a List of them.
-			rs, err := in.ApplyDocument(d.Node, originOf(s.Stream, d))
+			rs, err := in.ApplyDocument(d.Node, templateOriginOf(s.Stream, d))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -243,16 +243,26 @@ func loadConfig(budget *inputs.Budget, path, prefix, kube string) (*transformer.
 	return cfg, nil
 }
 
-// originOf names where a resource of a document is, for messages: the
-// document's first line, or the line of an item of a List.
+// originOf names where a resource of a document is, for messages:
+// "path:line".
 func originOf(s *manifest.Stream, d *manifest.Document) func(*yaml.Node) string {
-	return func(n *yaml.Node) string {
-		line := d.Line
-		if n != d.Node.YNode() {
-			line = d.LineOf(n)
-		}
-		return fmt.Sprintf("%s:%d", s.Path, line)
+	return func(n *yaml.Node) string { return fmt.Sprintf("%s:%d", s.Path, lineOf(d, n)) }
+}
+
+// templateOriginOf is originOf naming also the Helm chart template the
+// document came from, when Helm said (stdin has no file names): for
+// inject's report and errors; check keeps its compiler-style prefix.
+func templateOriginOf(s *manifest.Stream, d *manifest.Document) func(*yaml.Node) string {
+	return func(n *yaml.Node) string { return s.Where(d, lineOf(d, n)) }
+}
+
+// lineOf is the line that names a resource: the document's first line, or
+// the line of an item of a List.
+func lineOf(d *manifest.Document, n *yaml.Node) int {
+	if n != d.Node.YNode() {
+		return d.LineOf(n)
 	}
+	return d.Line
 }
 
 // read loads and parses every input within the budget. Parse errors are
