@@ -22,6 +22,47 @@ spec:
 # Source: shop/templates/deployment.yaml
 ` + goodDeployment
 
+// TestFlagsWithoutCommand: flags and no command mean inject, from stdin
+// unless files are named, so that Helm 3 needs one post-renderer argument
+// (--post-renderer sidecar-injector --post-renderer-args=-c=mesh.yaml).
+func TestFlagsWithoutCommand(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "mesh.yaml")
+	file := filepath.Join(dir, "web.yaml")
+	for p, data := range map[string]string{config: nginxConfig, file: goodDeployment} {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	stdout, stderr, code := runCLI(t, []byte(helmOutput), "-c="+config)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want, _, _ := runCLI(t, []byte(helmOutput), "inject", "-c", config, "-f", "-")
+	if stdout != want || !strings.Contains(stdout, "sidecar-nginx") {
+		t.Errorf("flags alone differ from inject -f -:\n%s\nwant:\n%s", stdout, want)
+	}
+	if !strings.HasPrefix(stdout, "---\n# Source: shop/templates/service.yaml\n") {
+		t.Errorf("Helm's comments lost:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "injected   Deployment web (stdin:11, template shop/templates/deployment.yaml): nginx") {
+		t.Errorf("report does not name the template:\n%s", stderr)
+	}
+
+	// Files named: stdin is not read.
+	stdout, stderr, code = runCLI(t, []byte("not: [yaml"), "--config", config, file)
+	if code != 0 || !strings.Contains(stdout, "sidecar-nginx") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	// Missing config: the usage error of inject.
+	_, stderr, code = runCLI(t, []byte(helmOutput), "-q")
+	if code != 2 || !strings.Contains(stderr, "sidecar-injector inject: missing -c CONFIG") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
 // TestErrorNamesTemplate: a post-renderer reads stdin, so errors name the
 // chart template that Helm's comment gives, beside the line.
 func TestErrorNamesTemplate(t *testing.T) {

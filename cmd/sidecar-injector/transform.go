@@ -45,7 +45,9 @@ const defaultMaxInputMB = 32
 // edited and spliced (docs/security.md), so this bounds the run's memory.
 func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 8 }
 
-func transformFlags(mode string, args []string, stderr io.Writer) (*transformOptions, error) {
+// transformFlags parses the flags of inject or uninject. With
+// stdinByDefault, naming no file means stdin (-f -).
+func transformFlags(mode string, args []string, stdinByDefault bool, stderr io.Writer) (*transformOptions, error) {
 	o := &transformOptions{uninject: mode == "uninject"}
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -76,6 +78,9 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 		return nil, err
 	}
 	o.files = append(o.files, fs.Args()...)
+	if len(o.files) == 0 && stdinByDefault {
+		o.files = stringList{inputs.Stdin}
+	}
 	switch {
 	case o.config == "" && !o.uninject:
 		return nil, errors.New("missing -c CONFIG")
@@ -92,7 +97,11 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 }
 
 func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := transformFlags(mode, args, stderr)
+	return transform(mode, args, false, stdin, stdout, stderr)
+}
+
+func transform(mode string, args []string, stdinByDefault bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := transformFlags(mode, args, stdinByDefault, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
