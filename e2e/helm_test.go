@@ -85,7 +85,7 @@ func TestExampleHelm3(t *testing.T) {
 
 	// Helm's output, byte for byte, but for the lines injected into the
 	// one Deployment that asks: documents, order, comments, the hook that
-	// Helm 3 prints without post-rendering it.
+	// Helm 3 prints without handing it to the post-renderer.
 	plain := must(t)(h.helm(t, helm3, "template", "shop", "./shop"))
 	checkOnlyInjected(t, plain, out, "Deployment")
 
@@ -107,12 +107,12 @@ func TestExampleHelm4(t *testing.T) {
 
 	// Helm 4 re-encodes the manifests for any post-renderer; against an
 	// identity post-renderer, only the injected lines differ. Helm 4 hands
-	// the hook over too: helmHooks: skip leaves it as it is.
+	// the hook Job over too, and it gets the proxy as a native sidecar.
 	identity := filepath.Join(t.TempDir(), "identity")
 	writeFile(t, filepath.Join(identity, "plugin.yaml"), "apiVersion: v1\ntype: postrenderer/v1\nname: identity\nversion: 0.1.0\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: cat\n")
 	must(t)(h.helm(t, helm4, "plugin", "install", identity))
 	plain := must(t)(h.helm(t, helm4, "template", "shop", "./shop", "--post-renderer", "identity"))
-	checkOnlyInjected(t, plain, out, "Deployment")
+	checkOnlyInjected(t, plain, out, "Deployment", "Job")
 }
 
 // checkOnlyInjected: after has the documents of before, in order, each
@@ -197,7 +197,9 @@ func TestHelmErrorsNameTemplate(t *testing.T) {
 // TestHelmRelease: a release's life with the post-renderer, against a real
 // kube-apiserver, with Helm 3 and with Helm 4 (its plugin). No job
 // controller runs, so the test completes the pre-install/pre-upgrade hook
-// Job that Helm waits for, after checking that it was not injected.
+// Job that Helm waits for, after recording how it was injected: Helm 3
+// never hands hooks to the post-renderer; Helm 4 does, and the Job gets the
+// proxy as a native sidecar (it runs to completion).
 func TestHelmRelease(t *testing.T) {
 	cp := startControlPlane(t)
 	user, err := cp.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
@@ -215,6 +217,10 @@ func TestHelmRelease(t *testing.T) {
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	writeFile(t, kc, string(kubeconfig))
 
+	hookJob := map[string]string{
+		"helm3": "shop-migrate: migrate=example.com/shop:1.0",
+		"helm4": "shop-migrate: init:proxy=nginx:1.27 migrate=example.com/shop:1.0",
+	}
 	for _, name := range []string{"helm3", "helm4"} {
 		t.Run(name, func(t *testing.T) {
 			helm := tool(t, name)
@@ -233,7 +239,7 @@ func TestHelmRelease(t *testing.T) {
 			}
 
 			// install: the Deployment that asks is injected, the
-			// StatefulSet is not, the hook Job is left alone.
+			// StatefulSet is not.
 			release(append([]string{"install", "shop", "./shop", "--create-namespace"}, helmPostRender...)...)
 			web := getDeployment(t, cs, ns, "shop-web")
 			if got := containerImages(web.Spec.Template.Spec.Containers); got != "web=example.com/shop:1.0 proxy=nginx:1.27" {
@@ -246,8 +252,8 @@ func TestHelmRelease(t *testing.T) {
 			if got := containerImages(db.Spec.Template.Spec.Containers); got != "db=postgres:17" || len(db.Spec.Template.Annotations) != 0 {
 				t.Errorf("the StatefulSet, which does not ask, was changed: %s %v", got, db.Spec.Template.Annotations)
 			}
-			if got := hooks.seen(); got != "shop-migrate: migrate=example.com/shop:1.0" {
-				t.Errorf("hook Jobs at install: %q, want the migrate Job, not injected", got)
+			if got := hooks.seen(); got != hookJob[name] {
+				t.Errorf("hook Jobs at install: %q, want %q", got, hookJob[name])
 			}
 
 			// upgrade with a new sidecar image: exactly the sidecar changes.
@@ -262,8 +268,8 @@ func TestHelmRelease(t *testing.T) {
 			if web.Spec.Template.Annotations["sidecar-injector.io/status"] == want.Annotations["sidecar-injector.io/status"] {
 				t.Error("the status did not record the new image")
 			}
-			if got := hooks.seen(); got != "shop-migrate: migrate=example.com/shop:1.0" {
-				t.Errorf("hook Jobs at upgrade: %q", got)
+			if want := strings.Replace(hookJob[name], "nginx:1.27", "nginx:1.28", 1); hooks.seen() != want {
+				t.Errorf("hook Jobs at upgrade: want %q", want)
 			}
 
 			// The caveat: an upgrade without the post-renderer applies the
@@ -320,6 +326,19 @@ func getDeployment(t *testing.T, cs *kubernetes.Clientset, ns, name string) *app
 		t.Fatal(err)
 	}
 	return d
+}
+
+// podImages renders a pod's init containers and containers as
+// "init:name=image ... name=image ...".
+func podImages(pod corev1.PodSpec) string {
+	var parts []string
+	for _, c := range pod.InitContainers {
+		parts = append(parts, "init:"+c.Name+"="+c.Image)
+	}
+	if s := containerImages(pod.Containers); s != "" {
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
 }
 
 // containerImages renders containers as "name=image ...".
@@ -386,7 +405,7 @@ func completeHookJobs(t *testing.T, cs *kubernetes.Clientset, ns string) *hookJo
 					}
 					completed[j.UID] = true
 					h.mu.Lock()
-					h.jobs = append(h.jobs, j.Name+": "+containerImages(j.Spec.Template.Spec.Containers))
+					h.jobs = append(h.jobs, j.Name+": "+podImages(j.Spec.Template.Spec))
 					h.mu.Unlock()
 				}
 			}
@@ -406,7 +425,7 @@ func TestExampleHelmKustomize(t *testing.T) {
 	h := newHelmSetup(t)
 	out := must(t)(runEnv(t, h.dir, h.env, nil, kustomize, "build", "--enable-helm", "--enable-alpha-plugins", "--enable-exec", "--helm-command", helm3, "."))
 	checkExpected(t, filepath.Join(root, "examples", "helm", "expected", "kustomize.yaml"), out)
-	checkSameWorkloads(t, out, readFileBytes(t, filepath.Join(root, "examples", "helm", "expected", "helm3.yaml")))
+	checkSameWorkloads(t, out, readFileBytes(t, filepath.Join(root, "examples", "helm", "expected", "helm4.yaml")))
 }
 
 // Argo CD runs the plugin's generate command in the application's
@@ -442,11 +461,12 @@ func TestExampleHelmArgoCD(t *testing.T) {
 	}
 	chart := filepath.Join(h.dir, "shop")
 	out := must(t)(runEnv(t, chart, env, nil, words[0], words[1:]...))
-	// helm template piped into the injector gives what the Helm 3
-	// post-renderer gives, byte for byte.
-	if want := readFileBytes(t, filepath.Join(root, "examples", "helm", "expected", "helm3.yaml")); !bytes.Equal(out, want) {
-		t.Errorf("the plugin's output differs from expected/helm3.yaml:\n%s", golden.Diff(want, out))
-	}
+	checkExpected(t, filepath.Join(root, "examples", "helm", "expected", "argocd.yaml"), out)
+	// helm template prints the hooks, and the injector gets them: the
+	// workloads of Helm 4's post-renderer, not Helm 3's.
+	checkSameWorkloads(t, out, readFileBytes(t, filepath.Join(root, "examples", "helm", "expected", "helm4.yaml")))
+	plain := must(t)(runEnv(t, chart, env, nil, helm3, "template", "shop", ".", "--namespace", "shop"))
+	checkOnlyInjected(t, plain, out, "Deployment", "Job")
 
 	// A chart that fails to render fails the plugin: no empty success
 	// for Argo CD to prune the application down to.
@@ -483,14 +503,24 @@ func workloadContainers(t *testing.T, stream []byte) string {
 	}
 	var out []string
 	for _, n := range nodes {
-		containers, _ := n.Pipe(yaml.LookupFirstMatch(yaml.ConventionalContainerPaths))
-		if containers == nil {
+		pod, _ := n.Pipe(yaml.Lookup("spec", "template", "spec"))
+		if pod == nil {
 			continue
 		}
 		var cs []string
-		for _, c := range containers.Content() {
-			rn := yaml.NewRNode(c)
-			cs = append(cs, yaml.GetValue(rn.Field("name").Value)+"="+yaml.GetValue(rn.Field("image").Value))
+		for _, field := range []string{"initContainers", "containers"} {
+			list := pod.Field(field)
+			if list == nil {
+				continue
+			}
+			for _, c := range list.Value.Content() {
+				rn := yaml.NewRNode(c)
+				name := yaml.GetValue(rn.Field("name").Value) + "=" + yaml.GetValue(rn.Field("image").Value)
+				if field == "initContainers" {
+					name = "init:" + name
+				}
+				cs = append(cs, name)
+			}
 		}
 		out = append(out, n.GetKind()+"/"+n.GetName()+": "+strings.Join(cs, " "))
 	}
@@ -499,26 +529,27 @@ func workloadContainers(t *testing.T, stream []byte) string {
 }
 
 // TestHelmHooksReachPostRenderer: Helm 4 hands hooks to its post-renderer,
-// Helm 3 never does; with helmHooks: inject, only Helm 4's hook Job gets
-// the sidecar (with skip, the default, neither: the goldens above).
+// Helm 3 never does. By default (helmHooks: inject) Helm 4's hook Job gets
+// the proxy as a native sidecar (the goldens); with helmHooks: skip
+// neither Helm's is injected.
 func TestHelmHooksReachPostRenderer(t *testing.T) {
-	for name, want := range map[string]string{"helm3": "migrate=example.com/shop:1.0", "helm4": "migrate=example.com/shop:1.0 proxy=nginx:1.27"} {
-		t.Run(name, func(t *testing.T) {
-			helm := tool(t, name)
-			h := newHelmSetup(t)
-			if name == "helm4" {
-				h.installPlugin(t, helm)
-			}
-			config := strings.Replace(readFileString(t, filepath.Join(h.dir, "sidecar-injector.yaml")), "\n  helmHooks: skip\n", "\n  helmHooks: inject\n", 1)
-			if !strings.Contains(config, "helmHooks: inject") {
-				t.Fatal("no helmHooks: skip line in sidecar-injector.yaml")
-			}
-			writeFile(t, filepath.Join(h.dir, "hooks-inject.yaml"), config)
-			out := must(t)(h.helm(t, helm, "template", "shop", "./shop", "--post-renderer", "sidecar-injector", "--post-renderer-args=-c=hooks-inject.yaml"))
-			got := workloadContainers(t, out)
-			if !strings.Contains(got+";", "Job/shop-migrate: "+want+";") {
-				t.Errorf("workloads: %s\nwant Job/shop-migrate: %s", got, want)
-			}
-		})
+	helm4 := tool(t, "helm4")
+	h := newHelmSetup(t)
+	h.installPlugin(t, helm4)
+	config := strings.Replace(readFileString(t, filepath.Join(h.dir, "sidecar-injector.yaml")), "\nspec:\n", "\nspec:\n  helmHooks: skip\n", 1)
+	writeFile(t, filepath.Join(h.dir, "hooks-skip.yaml"), config)
+	for config, want := range map[string]string{
+		"sidecar-injector.yaml": "init:proxy=nginx:1.27 migrate=example.com/shop:1.0",
+		"hooks-skip.yaml":       "migrate=example.com/shop:1.0",
+	} {
+		out := must(t)(h.helm(t, helm4, "template", "shop", "./shop", "--post-renderer", "sidecar-injector", "--post-renderer-args=-c="+config))
+		if got := workloadContainers(t, out); !strings.Contains(got+";", "Job/shop-migrate: "+want+";") {
+			t.Errorf("%s: workloads: %s\nwant Job/shop-migrate: %s", config, got, want)
+		}
+	}
+	helm3 := tool(t, "helm3")
+	out := must(t)(h.helm(t, helm3, append([]string{"template", "shop", "./shop"}, helmPostRender...)...))
+	if got, want := workloadContainers(t, out), "Job/shop-migrate: migrate=example.com/shop:1.0;"; !strings.Contains(got+";", want) {
+		t.Errorf("Helm 3: workloads: %s\nwant %s", got, want)
 	}
 }

@@ -13,7 +13,7 @@ func TestHelmHooksConfig(t *testing.T) {
 			"  sidecars: [{name: a, containers: [{name: a, image: a}]}]\n"
 	}
 	for config, want := range map[string]HookPolicy{
-		injector(""):                      HooksSkip,
+		injector(""):                      HooksInject,
 		injector("  helmHooks: skip\n"):   HooksSkip,
 		injector("  helmHooks: inject\n"): HooksInject,
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  helmHooks: inject\n  sidecarconfig.yaml: '{containers: [{name: a, image: a}]}'\n": HooksInject,
@@ -27,7 +27,7 @@ func TestHelmHooksConfig(t *testing.T) {
 		}
 	}
 	_, err := LoadConfig([]byte(injector("  helmHooks: Inject\n")), "c.yaml")
-	if want := `config c.yaml:4: spec.helmHooks: expected "skip" or "inject", got "Inject"`; err == nil || err.Error() != want {
+	if want := `config c.yaml:4: spec.helmHooks: expected "inject" or "skip", got "Inject"`; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %q", err, want)
 	}
 }
@@ -39,6 +39,7 @@ func TestHelmHookGetsRequiredSets(t *testing.T) {
 	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 spec:
+  helmHooks: skip
   sidecars:
   - {name: mesh, default: true, containers: [{name: mesh, image: mesh}]}
   - {name: audit, required: true, native: true, containers: [{name: audit, image: audit}]}
