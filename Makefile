@@ -27,11 +27,11 @@ unit: ## unit and golden tests with the race detector
 	$(GO) test -race -count=1 ./...
 
 .PHONY: tools
-tools: ## install the pinned kustomize, check kpt, build envtest's kube-apiserver + etcd (cached)
+tools: ## install the pinned kustomize, check kpt, build envtest's kube-apiserver + etcd and Helm 3 + 4 (cached)
 	hack/install-tools.sh
 
 .PHONY: e2e
-e2e: tools ## end-to-end tests with the real kustomize, kpt, kube-apiserver and etcd
+e2e: tools ## end-to-end tests with the real kustomize, kpt, Helm 3 and 4, kube-apiserver and etcd
 	PATH="$(CACHE)/bin:$$PATH" KUBEBUILDER_ASSETS="$$(hack/install-envtest.sh)" \
 		$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/...
 

@@ -103,10 +103,12 @@ func caseResourceListWith(t *testing.T, c *golden.Case, settings map[string]stri
 }
 
 var (
-	inputLine  = regexp.MustCompile(`\((input\.(?:yaml|json)):\d+\)`)
+	// The CLI also names the Helm template of a document ("input.yaml:3,
+	// template shop/templates/web.yaml"); the function does not.
+	inputLine  = regexp.MustCompile(`\((input\.(?:yaml|json)):\d+(?:, template [^)]*)?\)`)
 	configLine = regexp.MustCompile(`^config config\.yaml:\d+:`)
-	reportLine = regexp.MustCompile(`^(\S+)\s+(.*?) \(input\.(?:yaml|json):\d+\)(.*)$`)
-	warnLine   = regexp.MustCompile(`^warning: (.*?) \(input\.(?:yaml|json):\d+\): (.*)$`)
+	reportLine = regexp.MustCompile(`^(\S+)\s+(.*?) \(input\.(?:yaml|json):\d+(?:, template [^)]*)?\)(.*)$`)
+	warnLine   = regexp.MustCompile(`^warning: (.*?) \(input\.(?:yaml|json):\d+(?:, template [^)]*)?\): (.*)$`)
 	anchorNote = regexp.MustCompile(` \(the YAML (alias|merge key) [^()]*\)`)
 )
 

@@ -5,7 +5,9 @@
 #                   kustomize cannot run exec functions)
 #   kpt             must be on PATH (1.0.0-beta.56 is on machines of this kind)
 #   k8s-*/          kube-apiserver and etcd for envtest (hack/install-envtest.sh)
-# Idempotent: a second run only checks versions.
+#   bin/helm3, bin/helm4  Helm v3.22.0 and v4.3.1 (hack/install-helm.sh)
+# Idempotent: a second run only checks versions. On a fresh machine the Helm
+# builds run in the background while kube-apiserver builds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SIDECAR_INJECTOR_CACHE:-$HOME/.cache/sidecar-injector}"
@@ -26,4 +28,11 @@ else
   exit 1
 fi
 
-"$ROOT/hack/install-envtest.sh" >/dev/null
+"$ROOT/hack/install-helm.sh" &
+helm_pid=$!
+envtest_rc=0
+"$ROOT/hack/install-envtest.sh" >/dev/null || envtest_rc=$?
+helm_rc=0
+wait "$helm_pid" || helm_rc=$?
+[ "$envtest_rc" = 0 ] || { log "error: hack/install-envtest.sh failed"; exit 1; }
+[ "$helm_rc" = 0 ] || { log "error: hack/install-helm.sh failed"; exit 1; }

@@ -87,9 +87,9 @@ func Split(data []byte, path string) (*Stream, error) {
 // ParseDoc parses one document of the stream into d.Node. Errors name the
 // path and the line.
 func (s *Stream) ParseDoc(d *Document) error {
-	node, err := parseDoc(d)
+	node, line, err := parseDoc(d)
 	if err != nil {
-		return fmt.Errorf("%s:%s", s.Path, err)
+		return fmt.Errorf("%s: %w", s.Where(d, line), err)
 	}
 	d.Node = node
 	return nil
@@ -102,7 +102,7 @@ func (s *Stream) Render(d *Document) error {
 	if d.Changed && d.rendered == nil {
 		sep, out, spliced, err := encode(d)
 		if err != nil {
-			return fmt.Errorf("%s:%d: %w", s.Path, d.Line, err)
+			return fmt.Errorf("%s: %w", s.Where(d, d.Line), err)
 		}
 		if out == nil {
 			out = []byte{}
@@ -183,7 +183,9 @@ func (d *Document) LineOf(n *yaml.Node) int {
 	return line
 }
 
-func parseDoc(d *Document) (*yaml.RNode, error) {
+// parseDoc parses a document; on error it returns the line in the file
+// that the error is about.
+func parseDoc(d *Document) (*yaml.RNode, int, error) {
 	text := d.text()
 	line := d.Line
 	if sepContent(d.Sep) != nil {
@@ -198,12 +200,12 @@ func parseDoc(d *Document) (*yaml.RNode, error) {
 			line += n - 1
 			msg = strings.TrimPrefix(msg, m[0])
 		}
-		return nil, fmt.Errorf("%d: invalid YAML: %s", line, msg)
+		return nil, line, fmt.Errorf("invalid YAML: %s", msg)
 	}
 	if node.Kind == 0 || yaml.IsYNodeEmptyDoc(&node) {
-		return nil, nil
+		return nil, 0, nil
 	}
-	return yaml.NewRNode(&node), nil
+	return yaml.NewRNode(&node), 0, nil
 }
 
 // InvalidUTF8Line returns the line (from 1) of the first byte of data that

@@ -68,6 +68,7 @@ type Config struct {
 	Policy           Policy
 	Selector         Selector
 	OnConflict       ConflictPolicy
+	HelmHooks        HookPolicy // see hooks.go
 	CustomKinds      []CustomKind
 	Sets             []*SidecarSet
 	// KubeVersion is the oldest Kubernetes the output must suit, as given
@@ -333,6 +334,7 @@ type specDoc struct {
 	Policy           Policy            `json:"policy,omitempty"`
 	Selector         Selector          `json:"selector,omitempty"`
 	OnConflict       ConflictPolicy    `json:"onConflict,omitempty"`
+	HelmHooks        HookPolicy        `json:"helmHooks,omitempty"`
 	CustomKinds      []CustomKind      `json:"customKinds,omitempty"`
 	KubeVersion      string            `json:"kubeVersion,omitempty"`
 	FunctionMode     FunctionMode      `json:"functionMode,omitempty"`
@@ -364,6 +366,7 @@ type tutorialData struct {
 	OnConflict       ConflictPolicy `json:"onConflict,omitempty"`
 	KubeVersion      string         `json:"kubeVersion,omitempty"`
 	FunctionMode     FunctionMode   `json:"functionMode,omitempty"`
+	HelmHooks        HookPolicy     `json:"helmHooks,omitempty"`
 }
 
 func (p *configParser) parseInjector(obj *yaml.Node) {
@@ -382,7 +385,7 @@ func (p *configParser) parseInjector(obj *yaml.Node) {
 	}
 	s := doc.Spec
 	p.cfg.AnnotationPrefix, p.cfg.Policy, p.cfg.OnConflict = s.AnnotationPrefix, s.Policy, s.OnConflict
-	p.cfg.Selector, p.cfg.CustomKinds = s.Selector, s.CustomKinds
+	p.cfg.Selector, p.cfg.CustomKinds, p.cfg.HelmHooks = s.Selector, s.CustomKinds, s.HelmHooks
 	p.cfg.KubeVersion, p.cfg.FunctionMode = s.KubeVersion, s.FunctionMode
 	sidecars := mapGet(mapGet(obj, "spec"), "sidecars")
 	if sidecars == nil || len(s.Sidecars) == 0 {
@@ -415,6 +418,7 @@ func (p *configParser) parseConfigMap(obj *yaml.Node) {
 	}
 	p.cfg.AnnotationPrefix, p.cfg.Policy, p.cfg.OnConflict = data.AnnotationPrefix, data.Policy, data.OnConflict
 	p.cfg.KubeVersion, p.cfg.FunctionMode = data.KubeVersion, data.FunctionMode
+	p.cfg.HelmHooks = data.HelmHooks
 	field := innerField
 	var inner yaml.Node
 	if err := yaml.Unmarshal([]byte(*data.SidecarConfig), &inner); err != nil {
@@ -627,6 +631,7 @@ func (p *configParser) defaultAndValidate() {
 	if c.OnConflict != ConflictFail && c.OnConflict != ConflictSkip && c.OnConflict != ConflictReplace {
 		p.errorf(specField("onConflict"), "expected %q, %q or %q, got %q", ConflictFail, ConflictSkip, ConflictReplace, c.OnConflict)
 	}
+	p.defaultHooks()
 	p.validateCustomKinds()
 	p.validateSelector()
 	p.validateSets()

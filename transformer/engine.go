@@ -266,6 +266,7 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 			return r, nil, err
 		}
 	}
+	sets, reason, detail = in.Config.hookRequest(meta, sets, reason, detail, &r)
 	kept, skipped, why, err := in.forCompletion(t, sets)
 	if err != nil {
 		return r, nil, err

@@ -65,9 +65,9 @@ func runStream(cfg *Config, data []byte, path string, uninject bool) ([]byte, *m
 		pristine := copyNode(d.Node.Document())
 		rs, err := in.ApplyDocument(d.Node, func(n *yaml.Node) string {
 			if n == d.Node.YNode() {
-				return fmt.Sprintf("%s:%d", path, d.Line)
+				return s.Where(d, d.Line)
 			}
-			return fmt.Sprintf("%s:%d", path, d.LineOf(n))
+			return s.Where(d, d.LineOf(n))
 		})
 		if err != nil {
 			errs = append(errs, err)

@@ -151,7 +151,9 @@ func usesAnchors(n *yaml.Node) bool {
 // injected (not upgraded: its status, if any, was not believed).
 func reportedInjected(report string, line int) bool {
 	for _, l := range strings.Split(report, "\n") {
-		if strings.HasPrefix(l, "injected ") && strings.Contains(l, fmt.Sprintf("(input.yaml:%d)", line)) {
+		// the origin is "(input.yaml:12)" or "(input.yaml:12, template ...)"
+		at := fmt.Sprintf("(input.yaml:%d", line)
+		if strings.HasPrefix(l, "injected ") && (strings.Contains(l, at+")") || strings.Contains(l, at+", ")) {
 			return true
 		}
 	}

@@ -56,6 +56,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if legacyWebhookArgs != nil && legacyWebhookArgs(args) {
 		return commands["webhook"].run(args, stdin, stdout, stderr)
 	}
+	if strings.HasPrefix(name, "-") && name != "-" {
+		// Flags and no command: inject, from stdin unless files are named.
+		// The shortest Helm 3 post-renderer spelling
+		// (--post-renderer sidecar-injector --post-renderer-args=-c=mesh.yaml).
+		return transform("inject", args, true, stdin, stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "sidecar-injector: unknown command %q\n\n", name)
 	usage(stderr)
 	return 2
@@ -80,6 +86,8 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
+	fmt.Fprintln(w, "\nFlags with no command mean inject, reading stdin unless files are named:")
+	fmt.Fprintln(w, "  helm install web ./chart --post-renderer sidecar-injector --post-renderer-args=-c=mesh.yaml")
 	fmt.Fprintln(w, "\nRun 'sidecar-injector <command> -h' for a command's flags.")
 }
 

@@ -45,7 +45,9 @@ const defaultMaxInputMB = 32
 // edited and spliced (docs/security.md), so this bounds the run's memory.
 func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 8 }
 
-func transformFlags(mode string, args []string, stderr io.Writer) (*transformOptions, error) {
+// transformFlags parses the flags of inject or uninject. With
+// stdinByDefault, naming no file means stdin (-f -).
+func transformFlags(mode string, args []string, stdinByDefault bool, stderr io.Writer) (*transformOptions, error) {
 	o := &transformOptions{uninject: mode == "uninject"}
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -76,6 +78,9 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 		return nil, err
 	}
 	o.files = append(o.files, fs.Args()...)
+	if len(o.files) == 0 && stdinByDefault {
+		o.files = stringList{inputs.Stdin}
+	}
 	switch {
 	case o.config == "" && !o.uninject:
 		return nil, errors.New("missing -c CONFIG")
@@ -92,7 +97,11 @@ func transformFlags(mode string, args []string, stderr io.Writer) (*transformOpt
 }
 
 func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := transformFlags(mode, args, stderr)
+	return transform(mode, args, false, stdin, stdout, stderr)
+}
+
+func transform(mode string, args []string, stdinByDefault bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := transformFlags(mode, args, stdinByDefault, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
@@ -171,8 +180,8 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 			// One document's tree at a time: parsed, edited, rendered to
 			// text and let go (a tree takes tens of times its text).
 			if len(d.Raw) > documentLimit(o.maxInputMB) {
-				errs = append(errs, fmt.Errorf("%s:%d: one document of %.1f MiB, over the limit of %.1f MiB for one document (an eighth of --max-input-mb); raise --max-input-mb if this is intended",
-					s.Path, d.Line, float64(len(d.Raw))/(1<<20), float64(documentLimit(o.maxInputMB))/(1<<20)))
+				errs = append(errs, fmt.Errorf("%s: one document of %.1f MiB, over the limit of %.1f MiB for one document (an eighth of --max-input-mb); raise --max-input-mb if this is intended",
+					s.Where(d, d.Line), float64(len(d.Raw))/(1<<20), float64(documentLimit(o.maxInputMB))/(1<<20)))
 				continue
 			}
 			if err := s.ParseDoc(d); err != nil {
@@ -183,7 +192,7 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 				continue
 			}
 			// A document is one resource, or a List of them.
-			rs, err := in.ApplyDocument(d.Node, originOf(s.Stream, d))
+			rs, err := in.ApplyDocument(d.Node, templateOriginOf(s.Stream, d))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -243,16 +252,26 @@ func loadConfig(budget *inputs.Budget, path, prefix, kube string) (*transformer.
 	return cfg, nil
 }
 
-// originOf names where a resource of a document is, for messages: the
-// document's first line, or the line of an item of a List.
+// originOf names where a resource of a document is, for messages:
+// "path:line".
 func originOf(s *manifest.Stream, d *manifest.Document) func(*yaml.Node) string {
-	return func(n *yaml.Node) string {
-		line := d.Line
-		if n != d.Node.YNode() {
-			line = d.LineOf(n)
-		}
-		return fmt.Sprintf("%s:%d", s.Path, line)
+	return func(n *yaml.Node) string { return fmt.Sprintf("%s:%d", s.Path, lineOf(d, n)) }
+}
+
+// templateOriginOf is originOf naming also the Helm chart template the
+// document came from, when Helm said (stdin has no file names): for
+// inject's report and errors; check keeps its compiler-style prefix.
+func templateOriginOf(s *manifest.Stream, d *manifest.Document) func(*yaml.Node) string {
+	return func(n *yaml.Node) string { return s.Where(d, lineOf(d, n)) }
+}
+
+// lineOf is the line that names a resource: the document's first line, or
+// the line of an item of a List.
+func lineOf(d *manifest.Document, n *yaml.Node) int {
+	if n != d.Node.YNode() {
+		return d.LineOf(n)
 	}
+	return d.Line
 }
 
 // read loads and parses every input within the budget. Parse errors are
