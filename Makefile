@@ -48,11 +48,21 @@ fuzz: ## fuzz the engine, the YAML writer and the webhook path for FUZZTIME (def
 bench: tools ## benchmarks: Go benchmarks and whole-process comparisons (figures in docs/BENCHMARKS.md)
 	PATH="$(CACHE)/bin:$$PATH" hack/bench.sh
 
+STATICCHECK := $(CACHE)/bin/staticcheck-v0.8.2
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./e2e/...
+
+# staticcheck, pinned and cached like the other tools (about a minute to build).
+$(STATICCHECK):
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(CACHE)/bin GOFLAGS=-mod=mod $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	mv $(CACHE)/bin/staticcheck $@
 
 .PHONY: clean
 clean: ## remove build output

@@ -19,11 +19,17 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
+// kpt 1.0 still sends the legacy forms kyaml has deprecated.
+const (
+	legacyPathAnnotation  = "config.kubernetes.io/path"
+	legacyIndexAnnotation = "config.kubernetes.io/index"
+)
+
 // fileAnnotations are what kpt puts on every item and on a functionConfig
 // read from a file (legacy and internal forms, as kpt 1.0 sends them).
 var fileAnnotations = []string{
-	kioutil.PathAnnotation, kioutil.LegacyPathAnnotation,
-	kioutil.IndexAnnotation, kioutil.LegacyIndexAnnotation,
+	kioutil.PathAnnotation, legacyPathAnnotation,
+	kioutil.IndexAnnotation, legacyIndexAnnotation,
 }
 
 // caseResourceList builds the ResourceList kpt would send for a case:
@@ -61,8 +67,8 @@ func caseResourceListWith(t *testing.T, c *golden.Case, settings map[string]stri
 	}
 	for i, item := range items { // after expanding: see above
 		index := fmt.Sprint(i)
-		for _, kv := range [][2]string{{kioutil.PathAnnotation, c.InputFile}, {kioutil.LegacyPathAnnotation, c.InputFile},
-			{kioutil.IndexAnnotation, index}, {kioutil.LegacyIndexAnnotation, index}} {
+		for _, kv := range [][2]string{{kioutil.PathAnnotation, c.InputFile}, {legacyPathAnnotation, c.InputFile},
+			{kioutil.IndexAnnotation, index}, {legacyIndexAnnotation, index}} {
 			if err := item.PipeE(yaml.SetAnnotation(kv[0], kv[1])); err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +94,7 @@ func caseResourceListWith(t *testing.T, c *golden.Case, settings map[string]stri
 			t.Fatal(err)
 		}
 	}
-	for _, a := range []string{kioutil.PathAnnotation, kioutil.LegacyPathAnnotation} {
+	for _, a := range []string{kioutil.PathAnnotation, legacyPathAnnotation} {
 		if err := config.PipeE(yaml.SetAnnotation(a, "config.yaml")); err != nil {
 			t.Fatal(err)
 		}
