@@ -41,7 +41,7 @@ func Run(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	data, err := readInput(stdin, lim.input)
 	switch {
-	case err == errTooLarge:
+	case errors.Is(err, errTooLarge):
 		fmt.Fprintf(stderr, "sidecar-injector: reading the ResourceList: it is larger than the limit, %s; %s=N raises the limit to N MiB (docs/krm-function.md)\n", size(lim.input), MaxInputEnv)
 		return ExitFailed
 	case err != nil:
@@ -77,7 +77,7 @@ func Run(stdin io.Reader, stdout, stderr io.Writer) int {
 // runWhole is Run on a ResourceList read as one document.
 func runWhole(data []byte, stdout, stderr io.Writer) int {
 	rl, err := ReadResourceList(data)
-	if err == errNoInput {
+	if errors.Is(err, errNoInput) {
 		fmt.Fprintln(stderr, "sidecar-injector: expected a ResourceList on stdin (a KRM function, as run by kustomize or kpt); run 'sidecar-injector help' for the commands")
 		return ExitNoInput
 	}
@@ -211,7 +211,7 @@ func validateItem(in *transformer.Injector, item *yaml.RNode, index int) kptfn.R
 // configResult reports an error in the functionConfig.
 func configResult(err error, fc *yaml.RNode) *kptfn.Result {
 	r := &kptfn.Result{Severity: kptfn.Error, Message: err.Error()}
-	if ce, ok := err.(*transformer.ConfigError); ok && ce.Field != "" {
+	if ce := (*transformer.ConfigError)(nil); errors.As(err, &ce) && ce.Field != "" {
 		r.Field = &kptfn.Field{Path: ce.Field}
 	}
 	if fc != nil && !isPlaceholder(fc) {

@@ -79,7 +79,7 @@ func readInput(r io.Reader, limit int) ([]byte, error) {
 		b := make([]byte, size)
 		n, err := io.ReadFull(r, b)
 		blocks, total, size = append(blocks, b[:n]), total+n, 1<<20
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break
 		}
 		if err != nil {

@@ -32,7 +32,7 @@ func ReadResourceList(data []byte) (*ResourceList, error) {
 		return nil, fmt.Errorf("reading the ResourceList: line %d: not valid UTF-8 text", manifest.InvalidUTF8Line(data))
 	}
 	doc, err := decodeDocument(bytes.NewReader(data))
-	if err == errNoInput {
+	if errors.Is(err, errNoInput) {
 		return nil, err
 	}
 	if err != nil {

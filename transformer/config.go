@@ -218,7 +218,7 @@ func LoadConfig(data []byte, source string) (*Config, error) {
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err == io.EOF {
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 		return nil, &ConfigError{Source: source, Msg: "is empty: expected kind SidecarInjector or a ConfigMap with data." + TutorialConfigKey}
 	} else if err != nil {
 		return nil, &ConfigError{Source: source, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}

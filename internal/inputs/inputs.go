@@ -276,7 +276,7 @@ func (b *Budget) Read(name string, r io.Reader, sizeHint int64) ([]byte, error) 
 		if int64(len(buf)) > b.left {
 			return nil, &LimitError{Name: name, LimitMB: b.limitMB}
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
