@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/linediff"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -156,13 +157,13 @@ func checkOnlyAdded(t *testing.T, in, out []byte, s *Stream, maxChanged int) {
 			t.Errorf("document %d was not changed, but its bytes were", i+1)
 		}
 	}
-	ops, ok := diffLines(splitLines(in), splitLines(out), 10_000)
+	ops, ok := linediff.Lines(splitLines(in), splitLines(out), 10_000)
 	if !ok {
 		t.Fatal("no line diff")
 	}
 	changed := 0
 	for _, op := range ops {
-		if op.kind == opDelete {
+		if op.Kind == linediff.Delete {
 			changed++
 		}
 	}

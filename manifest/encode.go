@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/linediff"
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -213,7 +214,7 @@ func restoreBlankLines(orig, encoded []byte) []byte {
 	b := splitLines(encoded)
 	// O((N+M)D): bounded, so that a huge re-encoded document costs at most a
 	// few million steps; past that its blank lines are not put back.
-	ops, ok := diffLines(a, b, min(2000, 4_000_000/(len(a)+len(b)+1)))
+	ops, ok := linediff.Lines(a, b, min(2000, 4_000_000/(len(a)+len(b)+1)))
 	if !ok {
 		return encoded
 	}
@@ -226,16 +227,16 @@ func restoreBlankLines(orig, encoded []byte) []byte {
 		}
 	}
 	for _, op := range ops {
-		switch op.kind {
-		case opDelete:
-			if len(bytes.TrimSpace(a[op.a])) == 0 {
+		switch op.Kind {
+		case linediff.Delete:
+			if len(bytes.TrimSpace(a[op.A])) == 0 {
 				pendingBlank++ // put back just before the next kept line
 			}
-		case opInsert:
-			out.Write(b[op.b])
-		case opEqual:
+		case linediff.Insert:
+			out.Write(b[op.B])
+		case linediff.Equal:
 			flush()
-			out.Write(b[op.b])
+			out.Write(b[op.B])
 		}
 	}
 	flush()

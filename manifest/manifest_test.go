@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/linediff"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -123,30 +124,30 @@ func TestDiffLines(t *testing.T) {
 	}
 	for i := 0; i < 2000; i++ {
 		a, b := randLines(), randLines()
-		ops, ok := diffLines(a, b, 1000)
+		ops, ok := linediff.Lines(a, b, 1000)
 		if !ok {
 			t.Fatal("diff gave up below its limit")
 		}
 		var got [][]byte
 		ai, bi := 0, 0
 		for _, op := range ops {
-			switch op.kind {
-			case opEqual:
-				if op.a != ai || op.b != bi || !bytes.Equal(a[op.a], b[op.b]) {
+			switch op.Kind {
+			case linediff.Equal:
+				if op.A != ai || op.B != bi || !bytes.Equal(a[op.A], b[op.B]) {
 					t.Fatalf("bad equal op %+v at a=%d b=%d", op, ai, bi)
 				}
-				got = append(got, b[op.b])
+				got = append(got, b[op.B])
 				ai, bi = ai+1, bi+1
-			case opDelete:
-				if op.a != ai {
+			case linediff.Delete:
+				if op.A != ai {
 					t.Fatalf("bad delete op %+v at a=%d", op, ai)
 				}
 				ai++
-			case opInsert:
-				if op.b != bi {
+			case linediff.Insert:
+				if op.B != bi {
 					t.Fatalf("bad insert op %+v at b=%d", op, bi)
 				}
-				got = append(got, b[op.b])
+				got = append(got, b[op.B])
 				bi++
 			}
 		}
@@ -154,7 +155,7 @@ func TestDiffLines(t *testing.T) {
 			t.Fatalf("script does not turn a into b")
 		}
 	}
-	if _, ok := diffLines([][]byte{[]byte("a\n")}, [][]byte{[]byte("b\n"), []byte("c\n")}, 1); ok {
+	if _, ok := linediff.Lines([][]byte{[]byte("a\n")}, [][]byte{[]byte("b\n"), []byte("c\n")}, 1); ok {
 		t.Error("diff should give up past maxD")
 	}
 }

@@ -8,6 +8,8 @@ package udiff
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/linediff"
 )
 
 // Context is the number of unchanged lines shown around a change.
@@ -26,18 +28,13 @@ type Colors struct {
 // ANSI colours, as git diff shows them.
 var ANSI = Colors{Header: "\x1b[1m", Hunk: "\x1b[36m", Delete: "\x1b[31m", Insert: "\x1b[32m", Reset: "\x1b[0m"}
 
-type opKind uint8
+type op = linediff.Op
 
 const (
-	equal opKind = iota
-	del
-	ins
+	equal = linediff.Equal
+	del   = linediff.Delete
+	ins   = linediff.Insert
 )
-
-type op struct {
-	kind opKind
-	a, b int // line indexes in a (equal, delete) and b (equal, insert)
-}
 
 // Unified returns the unified diff from a to b, given as the same number of
 // documents in the same order, or nil when they are equal. nameA and nameB
@@ -55,13 +52,13 @@ func Unified(nameA, nameB string, a, b [][]byte, c Colors) []byte {
 		la, lb = append(la, da...), append(lb, db...)
 		if bytes.Equal(a[i], b[i]) {
 			for j := range da {
-				ops = append(ops, op{equal, offA + j, offB + j})
+				ops = append(ops, op{Kind: equal, A: offA + j, B: offB + j})
 			}
 			continue
 		}
 		changed = true
 		for _, o := range diff(da, db) {
-			o.a, o.b = o.a+offA, o.b+offB
+			o.A, o.B = o.A+offA, o.B+offB
 			ops = append(ops, o)
 		}
 	}
@@ -96,19 +93,19 @@ func splitLines(text []byte) [][]byte {
 func hunks(ops []op) [][2]int {
 	var out [][2]int
 	for i := 0; i < len(ops); {
-		if ops[i].kind == equal {
+		if ops[i].Kind == equal {
 			i++
 			continue
 		}
 		start := max(0, i-Context)
 		end := i
 		for end < len(ops) {
-			if ops[end].kind != equal {
+			if ops[end].Kind != equal {
 				end++
 				continue
 			}
 			run := end
-			for run < len(ops) && ops[run].kind == equal {
+			for run < len(ops) && ops[run].Kind == equal {
 				run++
 			}
 			if run == len(ops) || run-end > 2*Context {
@@ -130,28 +127,28 @@ func hunks(ops []op) [][2]int {
 func writeHunk(out *bytes.Buffer, ops []op, la, lb [][]byte, c Colors) {
 	startA, startB, countA, countB := -1, -1, 0, 0
 	for _, o := range ops {
-		if o.kind != ins {
+		if o.Kind != ins {
 			if startA < 0 {
-				startA = o.a
+				startA = o.A
 			}
 			countA++
 		}
-		if o.kind != del {
+		if o.Kind != del {
 			if startB < 0 {
-				startB = o.b
+				startB = o.B
 			}
 			countB++
 		}
 	}
 	fmt.Fprintf(out, "%s@@ -%s +%s @@%s\n", c.Hunk, span(startA, countA, ops, true), span(startB, countB, ops, false), c.Reset)
 	for _, o := range ops {
-		switch o.kind {
+		switch o.Kind {
 		case equal:
-			line(out, " ", la[o.a], "", "")
+			line(out, " ", la[o.A], "", "")
 		case del:
-			line(out, "-", la[o.a], c.Delete, c.Reset)
+			line(out, "-", la[o.A], c.Delete, c.Reset)
 		case ins:
-			line(out, "+", lb[o.b], c.Insert, c.Reset)
+			line(out, "+", lb[o.B], c.Insert, c.Reset)
 		}
 	}
 }
@@ -163,9 +160,9 @@ func span(start, count int, ops []op, sideA bool) string {
 		// an empty side: the line after which the change goes
 		o := ops[0]
 		if sideA {
-			return fmt.Sprintf("%d,0", o.a)
+			return fmt.Sprintf("%d,0", o.A)
 		}
-		return fmt.Sprintf("%d,0", o.b)
+		return fmt.Sprintf("%d,0", o.B)
 	}
 	if count == 1 {
 		return fmt.Sprintf("%d", start+1)
@@ -187,69 +184,16 @@ func line(out *bytes.Buffer, mark string, text []byte, color, reset string) {
 // diff is Myers' O(ND) line diff; beyond maxEdits, a and b are shown
 // deleted and inserted whole.
 func diff(a, b [][]byte) []op {
-	n, m := len(a), len(b)
-	limit := min(n+m, maxEdits)
-	off := limit + 1
-	v := make([]int, 2*limit+3)
-	var trace [][]int
-	for d := 0; d <= limit; d++ {
-		trace = append(trace, append([]int(nil), v...))
-		for k := -d; k <= d; k += 2 {
-			var x int
-			if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
-				x = v[off+k+1]
-			} else {
-				x = v[off+k-1] + 1
-			}
-			y := x - k
-			for x < n && y < m && bytes.Equal(a[x], b[y]) {
-				x, y = x+1, y+1
-			}
-			v[off+k] = x
-			if x >= n && y >= m {
-				return backtrack(trace, off, n, m)
-			}
-		}
+	if ops, ok := linediff.Lines(a, b, maxEdits); ok {
+		return ops
 	}
-	ops := make([]op, 0, n+m)
+	n := len(a)
+	ops := make([]op, 0, n+len(b))
 	for i := range a {
-		ops = append(ops, op{del, i, 0})
+		ops = append(ops, op{Kind: del, A: i})
 	}
 	for j := range b {
-		ops = append(ops, op{ins, n, j})
-	}
-	return ops
-}
-
-func backtrack(trace [][]int, off, n, m int) []op {
-	var ops []op
-	x, y := n, m
-	for d := len(trace) - 1; d >= 0; d-- {
-		v := trace[d]
-		k := x - y
-		var prevK int
-		if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
-			prevK = k + 1
-		} else {
-			prevK = k - 1
-		}
-		prevX := v[off+prevK]
-		prevY := prevX - prevK
-		for x > prevX && y > prevY {
-			x, y = x-1, y-1
-			ops = append(ops, op{equal, x, y})
-		}
-		if d > 0 {
-			if x == prevX {
-				ops = append(ops, op{ins, x, y - 1})
-			} else {
-				ops = append(ops, op{del, x - 1, y})
-			}
-		}
-		x, y = prevX, prevY
-	}
-	for i, j := 0, len(ops)-1; i < j; i, j = i+1, j-1 {
-		ops[i], ops[j] = ops[j], ops[i]
+		ops = append(ops, op{Kind: ins, A: n, B: j})
 	}
 	return ops
 }

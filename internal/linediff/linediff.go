@@ -1,24 +1,27 @@
-package manifest
+// Package linediff is Myers' O(ND) line diff. The YAML writer uses it to
+// line the encoder's output up with the original text (to put back blank
+// lines), and check --diff to write unified diffs.
+package linediff
 
-// A line diff (Myers' O(ND) algorithm), used to line the encoder's output up
-// with the original text so that dropped blank lines can be put back.
-
-type opKind uint8
+// Kind is what an Op does to a line.
+type Kind uint8
 
 const (
-	opEqual opKind = iota
-	opDelete
-	opInsert
+	Equal  Kind = iota // the line is in both texts
+	Delete             // the line of a is not in b
+	Insert             // the line of b is not in a
 )
 
-type op struct {
-	kind opKind
-	a, b int // line indexes in a (equal, delete) and b (equal, insert)
+// Op is one step of an edit script.
+type Op struct {
+	Kind Kind
+	A, B int // line indexes in a (Equal, Delete) and b (Equal, Insert)
 }
 
-// diffLines returns an edit script from a to b, or false when more than
-// maxD lines differ (then the caller keeps the encoder's output as it is).
-func diffLines(a, b [][]byte, maxD int) ([]op, bool) {
+// Lines returns an edit script from a to b, or false when more than maxD
+// lines differ: the trace Myers' algorithm keeps grows with the distance,
+// so callers bound it.
+func Lines(a, b [][]byte, maxD int) ([]Op, bool) {
 	ids := map[string]int{}
 	intern := func(lines [][]byte) []int {
 		out := make([]int, len(lines))
@@ -60,8 +63,8 @@ func diffLines(a, b [][]byte, maxD int) ([]op, bool) {
 	return nil, false
 }
 
-func backtrack(trace [][]int, off, n, m int) []op {
-	var ops []op
+func backtrack(trace [][]int, off, n, m int) []Op {
+	var ops []Op
 	x, y := n, m
 	for d := len(trace) - 1; d >= 0; d-- {
 		v := trace[d]
@@ -76,13 +79,13 @@ func backtrack(trace [][]int, off, n, m int) []op {
 		prevY := prevX - prevK
 		for x > prevX && y > prevY {
 			x, y = x-1, y-1
-			ops = append(ops, op{opEqual, x, y})
+			ops = append(ops, Op{Equal, x, y})
 		}
 		if d > 0 {
 			if x == prevX {
-				ops = append(ops, op{opInsert, x, y - 1})
+				ops = append(ops, Op{Insert, x, y - 1})
 			} else {
-				ops = append(ops, op{opDelete, x - 1, y})
+				ops = append(ops, Op{Delete, x - 1, y})
 			}
 		}
 		x, y = prevX, prevY
