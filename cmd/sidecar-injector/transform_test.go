@@ -185,32 +185,43 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestInputLimit: a 50 MB input is refused with a clear error before it is
-// parsed, from a file and from stdin.
+// TestInputLimit: an input over the limit is refused with a clear error
+// before it is parsed, from a file and from stdin. The default limit is
+// tried on a sparse file (33 MiB that cost nothing to make); the reading
+// stops at the limit, so stdin is tried with a small limit.
 func TestInputLimit(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	writeFile(t, "config.yaml", nginxConfig)
-	big := bytes.Repeat([]byte(goodDeployment+"---\n"), 50<<20/(len(goodDeployment)+4)+1)
-	if err := os.WriteFile("big.yaml", big, 0o644); err != nil {
+	f, err := os.Create("big.yaml")
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"-f", "big.yaml"}, {"-f", "-"}} {
-		stdout, stderr, code := runCLI(t, big, append([]string{"inject", "-c", "config.yaml"}, args...)...)
-		if code != 1 || stdout != "" || !strings.Contains(stderr, "inputs exceed 32 MiB") {
-			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, code, len(stdout), stderr)
-		}
+	if _, err := f.WriteString(goodDeployment + "---\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(33 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	stdout, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "big.yaml")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "inputs exceed 32 MiB") {
+		t.Errorf("file over the default limit: exit %d, stdout %d bytes, stderr %q", code, len(stdout), stderr)
+	}
+	over := bytes.Repeat([]byte(goodDeployment+"---\n"), 1<<20/(len(goodDeployment)+4)+1) // just over 1 MiB
+	stdout, stderr, code = runCLI(t, over, "inject", "-c", "config.yaml", "--max-input-mb", "1", "-f", "-")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "inputs exceed 1 MiB") {
+		t.Errorf("stdin over the limit: exit %d, stdout %d bytes, stderr %q", code, len(stdout), stderr)
 	}
 	// the limit is the total of all inputs, and can be raised on purpose
-	small := bytes.Repeat([]byte(goodDeployment+"---\n"), 1<<20/(len(goodDeployment)+4)+1) // just over 1 MiB
-	if err := os.WriteFile("small.yaml", small, 0o644); err != nil {
+	if err := os.WriteFile("small.yaml", over, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "small.yaml", "--max-input-mb", "1")
+	_, stderr, code = runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "small.yaml", "--max-input-mb", "1")
 	if code != 1 || !strings.Contains(stderr, "inputs exceed 1 MiB") {
 		t.Errorf("1 MiB limit: exit %d, stderr %q", code, stderr)
 	}
-	stdout, stderr, code := runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "small.yaml", "--max-input-mb", "2")
+	stdout, stderr, code = runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "small.yaml", "--max-input-mb", "2")
 	if code != 0 || !strings.Contains(stdout, "sidecar-nginx") {
 		t.Errorf("raised limit: exit %d, stderr %q", code, stderr)
 	}
