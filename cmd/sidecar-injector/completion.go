@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,19 +69,13 @@ zsh needs "autoload -U compinit; compinit" in ~/.zshrc first.
 // complete answers a <Tab> after the command's name: a flag's value
 // (--color <Tab>, --color=<Tab>), a flag's name (-<Tab>), or an argument.
 func (c command) complete(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	var fs *flag.FlagSet
-	if c.flags != nil {
-		fs = c.flags()
-	}
-	if n := len(args); fs != nil && n > 0 && !slices.Contains(args, "--") {
+	fs := c.flagsLeft(args)
+	if n := len(args); fs != nil && n > 0 {
 		if f := valueFlag(fs, args[n-1]); f != nil {
 			return c.values(f.Name, "", toComplete)
 		}
 	}
-	if strings.HasPrefix(toComplete, "-") {
-		if fs == nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
+	if fs != nil && strings.HasPrefix(toComplete, "-") {
 		if name, value, ok := strings.Cut(toComplete, "="); ok {
 			if f := fs.Lookup(strings.TrimLeft(name, "-")); f != nil {
 				return c.values(f.Name, name+"=", value)
@@ -106,6 +99,26 @@ func (c command) complete(_ *cobra.Command, args []string, toComplete string) ([
 		return matching(choices, "", toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 	return nil, cobra.ShellCompDirectiveDefault // files and directories
+}
+
+// flagsLeft is the command's flags if args leave it reading flags: Go's
+// flag package stops at "--" and at the first argument that is neither a
+// flag nor a flag's value (so "inject a.yaml --in-place" names two files).
+func (c command) flagsLeft(args []string) *flag.FlagSet {
+	if c.flags == nil {
+		return nil
+	}
+	fs := c.flags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return nil
+		}
+		if valueFlag(fs, a) != nil {
+			i++
+		}
+	}
+	return fs
 }
 
 // values completes a flag's value: its choices, or files.

@@ -12,7 +12,7 @@ import (
 // explicitly.
 func runFn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if isHelp(args) {
 			fnUsage(stdout)
 			return 0
 		}
