@@ -169,7 +169,7 @@ func newRoot(table []command, stdin io.Reader, stdout, stderr io.Writer) (root *
 // help prints the commands, or a command's help (what its -h prints), on
 // stdout.
 func help(table []command, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args) {
 		usage(stdout, table)
 		return 0
 	}

@@ -17,7 +17,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("help: exit %d, stderr %q", code, stderr)
 	}
-	for _, spelling := range [][]string{{"-h"}, {"--help"}} {
+	for _, spelling := range [][]string{{"-h"}, {"--help"}, {"help", "-h"}} {
 		if out, _, code := runCLI(t, nil, spelling...); code != 0 || out != list {
 			t.Errorf("%v: exit %d, output differs from help's:\n%s", spelling, code, out)
 		}
