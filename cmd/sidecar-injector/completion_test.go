@@ -36,6 +36,9 @@ func TestComplete(t *testing.T) {
 	}{
 		{"", []string{"certs", "check", "completion", "fn", "help", "inject", "report", "uninject", "version", "webhook", noFiles}},
 		{"un", []string{"uninject", noFiles}},
+		{"--in", []string{"--in-place", noFiles}}, // flags and no command: inject's
+		{"-c ", []string{files}},
+		{"-q --output ", []string{files}},
 		{"help ", []string{"inject", "uninject", "check", "report", "fn", "webhook", "certs", "completion", "version", noFiles}},
 		{"completion ", []string{"bash", "zsh", "fish", "powershell", noFiles}},
 		{"completion f", []string{"fish", noFiles}},

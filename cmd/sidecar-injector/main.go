@@ -132,6 +132,19 @@ func newRoot(table []command, stdin io.Reader, stdout, stderr io.Writer) (root *
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// Flags and no command mean inject (see run): complete them as its.
+	root.DisableFlagParsing = true
+	root.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 && !strings.HasPrefix(toComplete, "-") {
+			return nil, cobra.ShellCompDirectiveNoFileComp // the commands, which cobra lists
+		}
+		for _, c := range table {
+			if c.name == "inject" {
+				return c.complete(cmd, args, toComplete)
+			}
+		}
+		return nil, cobra.ShellCompDirectiveDefault
+	}
 	for _, c := range table {
 		root.AddCommand(&cobra.Command{
 			Use:   c.name,
