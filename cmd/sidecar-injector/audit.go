@@ -17,10 +17,6 @@ import (
 // check and report read manifests like inject and write nothing: check is
 // a CI gate (is every file as inject would leave it?), report an audit of
 // every workload, from files or from live objects.
-func init() {
-	commands["check"] = command{"exit 1 if inject would change or reject any workload: one line per stale workload, --diff for the patch", runCheck}
-	commands["report"] = command{"list every workload with its sets, digest and state (table, json, yaml), from files or `kubectl get -o yaml`", runReport}
-}
 
 // auditOptions are the flags of check and report.
 type auditOptions struct {
@@ -35,10 +31,9 @@ type auditOptions struct {
 	output     string
 }
 
-func auditFlags(mode string, args []string, stderr io.Writer) (*auditOptions, error) {
-	o := &auditOptions{}
+// auditFlagSet declares the flags of check or report into o.
+func auditFlagSet(mode string, o *auditOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	for _, name := range []string{"c", "config"} {
 		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
 	}
@@ -60,15 +55,21 @@ func auditFlags(mode string, args []string, stderr io.Writer) (*auditOptions, er
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sidecar-injector %s -c CONFIG -f FILE|DIR|- [flags]\n\n", mode)
+		fmt.Fprintf(fs.Output(), "Usage: sidecar-injector %s -c CONFIG -f FILE|DIR|- [flags]\n\n", mode)
 		if mode == "check" {
-			fmt.Fprint(stderr, "Exits 0 when every workload is as inject would leave it, 1 otherwise (one line per\nstale workload on stdout, with file:line and the reason), 2 on bad usage. Writes nothing.\n\n")
+			fmt.Fprint(fs.Output(), "Exits 0 when every workload is as inject would leave it, 1 otherwise (one line per\nstale workload on stdout, with file:line and the reason), 2 on bad usage. Writes nothing.\n\n")
 		} else {
-			fmt.Fprint(stderr, "Lists every workload: its sets, digest and state. Objects read back from the API\nserver (`kubectl get ... -o yaml`) are judged by meaning, not bytes. Writes nothing.\n\n")
+			fmt.Fprint(fs.Output(), "Lists every workload: its sets, digest and state. Objects read back from the API\nserver (`kubectl get ... -o yaml`) are judged by meaning, not bytes. Writes nothing.\n\n")
 		}
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	return fs
+}
+
+func auditFlags(mode string, args []string, stdout, stderr io.Writer) (*auditOptions, error) {
+	o := &auditOptions{}
+	fs := auditFlagSet(mode, o)
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
 	o.files = append(o.files, fs.Args()...)
@@ -139,7 +140,7 @@ func (o *auditOptions) audit(stdin io.Reader) (*audited, error) {
 }
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := auditFlags("check", args, stderr)
+	o, err := auditFlags("check", args, stdout, stderr)
 	if code, done := flagOutcome("check", err, stderr); done {
 		return code
 	}
@@ -265,8 +266,7 @@ func (o *auditOptions) colors(stdout io.Writer) udiff.Colors {
 	case "never":
 		return udiff.Colors{}
 	}
-	f, ok := stdout.(*os.File)
-	if ok && isTerminal(f) && os.Getenv("NO_COLOR") == "" {
+	if isTerminal(stdout) && os.Getenv("NO_COLOR") == "" {
 		return udiff.ANSI
 	}
 	return udiff.Colors{}

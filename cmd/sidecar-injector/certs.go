@@ -14,10 +14,6 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/certs"
 )
 
-func init() {
-	commands["certs"] = command{"make a CA and a webhook serving certificate offline; print the caBundle", runCerts}
-}
-
 type certsOptions struct {
 	service, namespace, out string
 	dnsNames, ips           stringList
@@ -25,10 +21,9 @@ type certsOptions struct {
 	newCA                   bool
 }
 
-func certsFlags(args []string, stderr io.Writer) (*certsOptions, error) {
-	o := &certsOptions{}
+// certsFlagSet declares the flags of certs into o.
+func certsFlagSet(o *certsOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("certs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.service, "service", "", "the webhook's Service name (required)")
 	fs.StringVar(&o.namespace, "namespace", "", "the Service's namespace (required)")
 	fs.StringVar(&o.out, "out", "", "directory for ca.crt, ca.key, tls.crt, tls.key (required; created 0700 if missing)")
@@ -38,7 +33,7 @@ func certsFlags(args []string, stderr io.Writer) (*certsOptions, error) {
 	fs.DurationVar(&o.caValidity, "ca-validity", certs.DefaultCAValidity, "validity of a new CA")
 	fs.BoolVar(&o.newCA, "new-ca", false, "make a new CA even if --out holds one (the caBundle changes)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: sidecar-injector certs --service S --namespace N --out DIR [flags]
+		fmt.Fprintf(fs.Output(), `Usage: sidecar-injector certs --service S --namespace N --out DIR [flags]
 
 Makes an ECDSA P-256 CA and a serving certificate for the Service's DNS names
 (S, S.N, S.N.svc, S.N.svc.cluster.local), writes them to DIR (keys 0600), and
@@ -51,7 +46,13 @@ certificate, so the caBundle stays the same: run it again to renew.
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	return fs
+}
+
+func certsFlags(args []string, stdout, stderr io.Writer) (*certsOptions, error) {
+	o := &certsOptions{}
+	fs := certsFlagSet(o)
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
 	switch {
@@ -75,7 +76,7 @@ certificate, so the caBundle stays the same: run it again to renew.
 }
 
 func runCerts(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	o, err := certsFlags(args, stderr)
+	o, err := certsFlags(args, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

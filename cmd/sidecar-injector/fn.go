@@ -7,16 +7,12 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/fn"
 )
 
-// The KRM function: kustomize and kpt start the binary with no arguments
-// and a ResourceList on stdin; `sidecar-injector fn` says it explicitly.
-func init() {
-	commands["fn"] = command{"run as a KRM function: ResourceList on stdin, ResourceList with results on stdout (the default with no arguments and piped stdin)", runFn}
-	defaultCommand = runFn
-}
-
+// runFn is the KRM function: kustomize and kpt start the binary with no
+// arguments and a ResourceList on stdin; `sidecar-injector fn` says it
+// explicitly.
 func runFn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if isHelp(args) {
 			fnUsage(stdout)
 			return 0
 		}

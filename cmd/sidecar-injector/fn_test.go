@@ -11,13 +11,10 @@ import (
 // kustomize and kpt start the binary with no arguments: the function is
 // the default command, and `fn` names it.
 func TestFnCommand(t *testing.T) {
-	if defaultCommand == nil {
-		t.Fatal("no default command: kustomize and kpt could not run the binary")
-	}
 	in := workload.ResourceList(2)
 	var implicit, explicit, stderr bytes.Buffer
-	if code := defaultCommand(nil, bytes.NewReader(in), &implicit, &stderr); code != 0 {
-		t.Fatalf("default command: exit code %d: %s", code, stderr.String())
+	if code := run(nil, bytes.NewReader(in), &implicit, &stderr); code != 0 {
+		t.Fatalf("no arguments: exit code %d: %s", code, stderr.String())
 	}
 	if code := run([]string{"fn"}, bytes.NewReader(in), &explicit, &stderr); code != 0 {
 		t.Fatalf("fn: exit code %d: %s", code, stderr.String())

@@ -54,7 +54,7 @@ func nonNil(s []string) []string {
 }
 
 func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := auditFlags("report", args, stderr)
+	o, err := auditFlags("report", args, stdout, stderr)
 	if code, done := flagOutcome("report", err, stderr); done {
 		return code
 	}

@@ -45,12 +45,9 @@ const defaultMaxInputMB = 32
 // edited and spliced (docs/security.md), so this bounds the run's memory.
 func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 8 }
 
-// transformFlags parses the flags of inject or uninject. With
-// stdinByDefault, naming no file means stdin (-f -).
-func transformFlags(mode string, args []string, stdinByDefault bool, stderr io.Writer) (*transformOptions, error) {
-	o := &transformOptions{uninject: mode == "uninject"}
+// transformFlagSet declares the flags of inject or uninject into o.
+func transformFlagSet(mode string, o *transformOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	for _, name := range []string{"c", "config"} {
 		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
 	}
@@ -68,13 +65,21 @@ func transformFlags(mode string, args []string, stdinByDefault bool, stderr io.W
 	}
 	fs.IntVar(&o.maxInputMB, "max-input-mb", defaultMaxInputMB, "refuse inputs larger than this many MiB in total")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sidecar-injector %s -c CONFIG -f FILE|DIR|- [flags]\n\n", mode)
+		fmt.Fprintf(fs.Output(), "Usage: sidecar-injector %s -c CONFIG -f FILE|DIR|- [flags]\n\n", mode)
 		if mode == "uninject" {
-			fmt.Fprintf(stderr, "-c is optional for uninject: the status annotation lists what to remove.\n\n")
+			fmt.Fprintf(fs.Output(), "-c is optional for uninject: the status annotation lists what to remove.\n\n")
 		}
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	return fs
+}
+
+// transformFlags parses the flags of inject or uninject. With
+// stdinByDefault, naming no file means stdin (-f -).
+func transformFlags(mode string, args []string, stdinByDefault bool, stdout, stderr io.Writer) (*transformOptions, error) {
+	o := &transformOptions{uninject: mode == "uninject"}
+	fs := transformFlagSet(mode, o)
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
 	o.files = append(o.files, fs.Args()...)
@@ -96,12 +101,8 @@ func transformFlags(mode string, args []string, stdinByDefault bool, stderr io.W
 	return o, nil
 }
 
-func runTransform(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return transform(mode, args, false, stdin, stdout, stderr)
-}
-
 func transform(mode string, args []string, stdinByDefault bool, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := transformFlags(mode, args, stdinByDefault, stderr)
+	o, err := transformFlags(mode, args, stdinByDefault, stdout, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,7 +81,7 @@ func TestFlags(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			o, err := transformFlags("inject", tc.args, false, &stderr)
+			o, err := transformFlags("inject", tc.args, false, io.Discard, &stderr)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
@@ -91,7 +92,7 @@ func TestFlags(t *testing.T) {
 			}
 		})
 	}
-	if _, err := transformFlags("uninject", []string{"-f", "a.yaml"}, false, &bytes.Buffer{}); err != nil {
+	if _, err := transformFlags("uninject", []string{"-f", "a.yaml"}, false, io.Discard, &bytes.Buffer{}); err != nil {
 		t.Errorf("uninject without -c: %v", err)
 	}
 }

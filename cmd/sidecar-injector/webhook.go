@@ -20,11 +20,6 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/webhook"
 )
 
-func init() {
-	commands["webhook"] = command{"serve the mutating admission webhook (TLS)", runWebhook}
-	legacyWebhookArgs = isTutorialArgs
-}
-
 // The seeds' tutorial (morvencao/kube-mutating-webhook-tutorial) runs its
 // image with these flags and no subcommand; its defaults apply whenever one
 // of them is used, so that its Deployment works with only the image changed.
@@ -67,16 +62,10 @@ type webhookOptions struct {
 	verbosity   int
 }
 
-func webhookFlags(args []string, stderr io.Writer) (*webhookOptions, error) {
-	tutorial := usesTutorialFlags(args)
-	// The tutorial's Deployment passes "2>&1" as an argument (there is no
-	// shell to read it as a redirection): ignore it wherever it is.
-	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "2>&1" })
-
-	o := &webhookOptions{}
+// webhookFlagSet declares the flags of webhook into o; with tutorial, also
+// the tutorial's (left out of completion).
+func webhookFlagSet(o *webhookOptions, tutorial bool) *flag.FlagSet {
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var maxBytes, maxInflight int64
 	for _, name := range []string{"c", "config"} {
 		fs.StringVar(&o.ConfigFile, name, "", "sidecar config file: a SidecarInjector, the tutorial's ConfigMap, or its bare containers:/volumes: file")
 	}
@@ -86,14 +75,32 @@ func webhookFlags(args []string, stderr io.Writer) (*webhookOptions, error) {
 	fs.StringVar(&o.bindAddress, "bind-address", "", "address to listen on (default: all)")
 	fs.StringVar(&o.AnnotationPrefix, "annotation-prefix", "", "annotation prefix, overriding the config's (e.g. "+tutorialPrefix+")")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", webhook.DefaultReloadInterval, "how often to check the config and certificate files for changes")
-	fs.Int64Var(&maxBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "largest request body accepted")
-	fs.Int64Var(&maxInflight, "max-inflight-bytes", webhook.DefaultMaxInflightBytes,
+	fs.Int64Var(&o.MaxRequestBytes, "max-request-bytes", webhook.DefaultMaxRequestBytes, "largest request body accepted")
+	fs.Int64Var(&o.MaxInflightBytes, "max-inflight-bytes", webhook.DefaultMaxInflightBytes,
 		"memory budget of the requests in flight (bodies and pod trees, estimated); past it requests are refused with 429 and Retry-After (see docs/webhook.md for the peak RSS it allows)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", webhook.DefaultShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", "", "also serve /metrics, /healthz and /readyz over plain HTTP on this address (e.g. :8080); off by default")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&o.logLevel, "log-level", "", "log level: debug, info, warn or error (default info)")
 
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: sidecar-injector webhook --config FILE --tls-cert-file FILE --tls-key-file FILE [flags]
+
+Serves admission.k8s.io/v1 AdmissionReviews for pod CREATE at /mutate (TLS),
+with /healthz, /readyz and /metrics. The config and certificate files are
+polled and reloaded when they change; a config that fails to load is logged
+and the last good one stays in force.
+
+Run with the tutorial's flags (-sidecarCfgFile, -tlsCertFile, -tlsKeyFile),
+with or without the subcommand, it takes the tutorial's defaults: port %d,
+its file paths, and the annotation prefix %s.
+
+`, tutorialPort, tutorialPrefix)
+		fs.PrintDefaults()
+	}
+	if !tutorial {
+		return fs
+	}
 	// The tutorial's names for the same settings, and its glog flags, which
 	// are accepted and, but for -v, ignored (logs always go to stderr).
 	fs.StringVar(&o.ConfigFile, "sidecarCfgFile", "", "the tutorial's name for --config")
@@ -108,22 +115,18 @@ func webhookFlags(args []string, stderr io.Writer) (*webhookOptions, error) {
 	for _, name := range []string{"stderrthreshold", "log_dir", "vmodule"} {
 		fs.StringVar(&ignoredString, name, "", "accepted for the tutorial; ignored")
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: sidecar-injector webhook --config FILE --tls-cert-file FILE --tls-key-file FILE [flags]
+	return fs
+}
 
-Serves admission.k8s.io/v1 AdmissionReviews for pod CREATE at /mutate (TLS),
-with /healthz, /readyz and /metrics. The config and certificate files are
-polled and reloaded when they change; a config that fails to load is logged
-and the last good one stays in force.
+func webhookFlags(args []string, stdout, stderr io.Writer) (*webhookOptions, error) {
+	tutorial := usesTutorialFlags(args)
+	// The tutorial's Deployment passes "2>&1" as an argument (there is no
+	// shell to read it as a redirection): ignore it wherever it is.
+	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "2>&1" })
 
-Run with the tutorial's flags (-sidecarCfgFile, -tlsCertFile, -tlsKeyFile),
-with or without the subcommand, it takes the tutorial's defaults: port %d,
-its file paths, and the annotation prefix %s.
-
-`, tutorialPort, tutorialPrefix)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	o := &webhookOptions{}
+	fs := webhookFlagSet(o, true)
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
 	set := map[string]bool{}
@@ -156,14 +159,13 @@ its file paths, and the annotation prefix %s.
 		return nil, fmt.Errorf("--port %d: out of range", o.port)
 	case o.ReloadInterval <= 0:
 		return nil, errors.New("--reload-interval must be positive")
-	case maxBytes <= 0:
+	case o.MaxRequestBytes <= 0:
 		return nil, errors.New("--max-request-bytes must be positive")
-	case maxInflight < 2*maxBytes:
-		return nil, fmt.Errorf("--max-inflight-bytes %d is less than twice --max-request-bytes %d: a request of the largest size could never be served", maxInflight, maxBytes)
+	case o.MaxInflightBytes < 2*o.MaxRequestBytes:
+		return nil, fmt.Errorf("--max-inflight-bytes %d is less than twice --max-request-bytes %d: a request of the largest size could never be served", o.MaxInflightBytes, o.MaxRequestBytes)
 	case o.logFormat != "json" && o.logFormat != "text":
 		return nil, fmt.Errorf("--log-format %q: expected json or text", o.logFormat)
 	}
-	o.MaxRequestBytes, o.MaxInflightBytes = maxBytes, maxInflight
 	o.Addr = net.JoinHostPort(o.bindAddress, strconv.Itoa(o.port))
 	if o.logLevel == "" {
 		o.logLevel = "info"
@@ -193,8 +195,8 @@ func (o *webhookOptions) logger(stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(stderr, ho)), nil
 }
 
-func runWebhook(args []string, _ io.Reader, _, stderr io.Writer) int {
-	o, err := webhookFlags(args, stderr)
+func runWebhook(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	o, err := webhookFlags(args, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

@@ -42,7 +42,7 @@ func TestWebhookFlags(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			o, err := webhookFlags(c.args, io.Discard)
+			o, err := webhookFlags(c.args, io.Discard, io.Discard)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want %q", err, c.err)
@@ -81,9 +81,9 @@ func TestTutorialArgsDispatch(t *testing.T) {
 		}
 	}
 	// No subcommand, the tutorial's flags: the webhook command answers.
-	_, stderr, code := runCLI(t, nil, "-sidecarCfgFile=/x", "-h")
-	if code != 0 || !strings.Contains(stderr, "Usage: sidecar-injector webhook") {
-		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	stdout, stderr, code := runCLI(t, nil, "-sidecarCfgFile=/x", "-h")
+	if code != 0 || !strings.Contains(stdout, "Usage: sidecar-injector webhook") || stderr != "" {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
 
