@@ -6,6 +6,8 @@
 #   kpt             must be on PATH (1.0.0-beta.56 is on machines of this kind)
 #   k8s-*/          kube-apiserver and etcd for envtest (hack/install-envtest.sh)
 #   bin/helm3, bin/helm4  Helm v3.22.0 and v4.3.1 (hack/install-helm.sh)
+#   zsh, fish, bash-completion  from apt when missing, for the shell
+#                   completion tests (root only; otherwise they must be there)
 # Idempotent: a second run only checks versions. On a fresh machine the Helm
 # builds run in the background while kube-apiserver builds.
 set -euo pipefail
@@ -26,6 +28,21 @@ if command -v kpt >/dev/null; then
 else
   log "error: kpt is not on PATH; it is expected on machines of this kind (1.0.0-beta.56)"
   exit 1
+fi
+
+# The completion e2e tests drive the real shells.
+missing=()
+command -v zsh >/dev/null || missing+=(zsh)
+command -v fish >/dev/null || missing+=(fish)
+[ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} from apt"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    log "error: ${missing[*]} missing; install them (the shell completion tests run them)"
+    exit 1
+  fi
 fi
 
 "$ROOT/hack/install-helm.sh" &
