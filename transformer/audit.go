@@ -95,6 +95,8 @@ type observed struct {
 	// skipped says which sets the pod does not get because it runs to
 	// completion, when it gets others.
 	skipped string
+	// params reads the workload's parameter values.
+	params *paramReader
 }
 
 // Audit tells how each workload of a document (one resource, or the items
@@ -141,7 +143,7 @@ func (in *Injector) judge(res resource, r Result, err error) Finding {
 		f.Field = seen.t.field("metadata.annotations") + quoteKey(in.Config.StatusAnnotation())
 		if seen.held != nil && !seen.held.empty() {
 			f.Injected, f.Digest = seen.held.Sets, seen.held.Digest
-			f.CurrentDigest = in.digestOf(seen.held.Sets, seen.t.runsToCompletion())
+			f.CurrentDigest = in.digestOf(seen.held.Sets, seen.t.runsToCompletion(), seen.params)
 		}
 	}
 	f.Asked = r.Sets
@@ -173,7 +175,7 @@ func (in *Injector) judgeInjected(r Result, digest string, live bool) (State, st
 	seen := r.seen
 	held, asked := seen.held, r.Sets
 	if digest == "" || !slices.Equal(held.Sets, asked) {
-		digest = in.digestOf(asked, seen.t.runsToCompletion())
+		digest = in.digestOf(asked, seen.t.runsToCompletion(), seen.params)
 	}
 	switch {
 	case !sameSets(held.Sets, asked):
@@ -249,10 +251,16 @@ func goneItems(read, held *Status) []string {
 // outdatedSets names, for a pod whose status records another digest, the
 // sets it does not hold as the config defines them now (or no longer
 // configured); all of the status's sets when none of them tells.
-func (in *Injector) outdatedSets(t *template, st *Status) []string {
+func (in *Injector) outdatedSets(t *template, st *Status, pr *paramReader) []string {
 	var out []string
 	for _, name := range st.Sets {
-		if s := in.Config.Set(name); s == nil || !in.holdsCurrent(t, s) {
+		s := in.Config.Set(name)
+		if s != nil {
+			if rs, err := pr.resolve(s); err == nil {
+				s = rs
+			}
+		}
+		if s == nil || !in.holdsCurrent(t, s) {
 			out = append(out, name)
 		}
 	}
