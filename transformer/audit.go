@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -187,7 +188,11 @@ func (in *Injector) judgeInjected(r Result, digest string, live bool) (State, st
 		}
 		return StateOutdated, detail
 	case held.Digest != digest:
-		return StateOutdated, fmt.Sprintf("injected with another config (digest %s, now %s)", held.Digest, digest)
+		detail := fmt.Sprintf("injected with another config (digest %s, now %s)", held.Digest, digest)
+		if changed := in.changedParams(held, asked, seen.params); changed != "" {
+			detail = fmt.Sprintf("injected with other parameter values (%s; digest %s, now %s)", changed, held.Digest, digest)
+		}
+		return StateOutdated, detail
 	case seen.read.legacy():
 		return StateOutdated, "its status was written by an earlier version, without fingerprints"
 	case seen.read.size() > held.size(): // held is a part of read
@@ -274,4 +279,32 @@ func (in *Injector) outdatedSets(t *template, st *Status, pr *paramReader) []str
 func isLive(obj *yaml.Node) bool {
 	meta := mapGet(obj, "metadata")
 	return scalarString(mapGet(meta, "resourceVersion")) != "" || scalarString(mapGet(meta, "uid")) != ""
+}
+
+// changedParams says which parameter values of the asked sets differ from
+// those the status records: "nginx.cpu 250m, now 500m".
+func (in *Injector) changedParams(held *Status, asked []string, pr *paramReader) string {
+	now := map[string]string{}
+	for _, name := range asked {
+		s := in.Config.Set(name)
+		if s == nil || len(s.Parameters) == 0 {
+			continue
+		}
+		rs, err := pr.resolve(s)
+		if err != nil {
+			return ""
+		}
+		for k, v := range statusParams([]*SidecarSet{rs}) {
+			now[k] = v
+		}
+	}
+	var out []string
+	for _, k := range sortedKeys(now) {
+		if was, ok := held.Parameters[k]; !ok {
+			out = append(out, fmt.Sprintf("%s unrecorded, now %s", k, now[k]))
+		} else if was != now[k] {
+			out = append(out, fmt.Sprintf("%s %s, now %s", k, was, now[k]))
+		}
+	}
+	return strings.Join(out, ", ")
 }

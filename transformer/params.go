@@ -205,7 +205,7 @@ func (p *configParser) validateParams() {
 		if len(key)+63 > 253 {
 			p.errorf(joinField(setField, "name"), "annotation keys %s<parameter> would be too long; shorten the set name or the annotation prefix", key)
 		}
-		written := map[*yaml.Node]string{}
+		written := map[string]string{}
 		for j, d := range s.paramDocs {
 			field := joinField(setField, fmt.Sprintf("parameters[%d]", j))
 			if prm := p.parseParam(field, s, d, shared, written); prm != nil {
@@ -216,7 +216,7 @@ func (p *configParser) validateParams() {
 	}
 }
 
-func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shared map[itemRef]int, written map[*yaml.Node]string) *Parameter {
+func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shared map[itemRef]int, written map[string]string) *Parameter {
 	prm := &Parameter{Name: d.Name, Type: d.Type, Pattern: d.Pattern, Paths: d.Paths, DefaultFrom: d.DefaultFrom}
 	n := len(p.errs)
 	switch {
@@ -307,7 +307,7 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 	}
 	for k, path := range d.Paths {
 		pf := joinField(field, fmt.Sprintf("paths[%d]", k))
-		t, node, msg := compilePath(s, path)
+		t, _, msg := compilePath(s, path)
 		if msg != "" {
 			p.errorf(pf, "%s", msg)
 			continue
@@ -316,11 +316,12 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 			p.errorf(pf, "%s %q is shared with another set; a parameter may write only into items of its own set", kind, itemName(s.paramList(t.list)[t.index]))
 			continue
 		}
-		if prev, ok := written[node]; ok {
+		at := fmt.Sprint(t.list, t.index, t.steps)
+		if prev, ok := written[at]; ok {
 			p.errorf(pf, "writes the field that %s writes already", prev)
 			continue
 		}
-		written[node] = pf
+		written[at] = pf
 		prm.targets = append(prm.targets, t)
 	}
 	if len(p.errs) > n {
@@ -465,7 +466,7 @@ func (t *paramTarget) write(item *yaml.Node, prm *Parameter, value string) error
 				return fmt.Errorf("the item changed shape") // cannot happen: compiled against it
 			}
 			if last {
-				n.Content[st.index] = prm.node(value, t.asString)
+				n.Content[st.index] = prm.node(value, t.asString, n.Content[st.index])
 				return nil
 			}
 			n = n.Content[st.index]
@@ -475,7 +476,7 @@ func (t *paramTarget) write(item *yaml.Node, prm *Parameter, value string) error
 			return fmt.Errorf("%s is %s, not a map", st.key, describe(n))
 		}
 		if last {
-			mapSet(n, st.key, prm.node(value, t.asString))
+			mapSet(n, st.key, prm.node(value, t.asString, mapGet(n, st.key)))
 			return nil
 		}
 		next := mapGet(n, st.key)
@@ -489,8 +490,9 @@ func (t *paramTarget) write(item *yaml.Node, prm *Parameter, value string) error
 }
 
 // node makes the scalar a value is written as: tagged by type, so that
-// the writer quotes a string that would read as something else.
-func (prm *Parameter) node(value string, asString bool) *yaml.Node {
+// the writer quotes a string that would read as something else. A string
+// takes the quotes of the one it replaces (was), if any.
+func (prm *Parameter) node(value string, asString bool, was *yaml.Node) *yaml.Node {
 	switch {
 	case asString:
 	case prm.Type == ParamInteger:
@@ -498,7 +500,11 @@ func (prm *Parameter) node(value string, asString bool) *yaml.Node {
 	case prm.Type == ParamBoolean:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: value}
 	}
-	return newStr(value)
+	n := newStr(value)
+	if was != nil && was.Kind == yaml.ScalarNode && was.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		n.Style = was.Style
+	}
+	return n
 }
 
 // parse checks that a value has the parameter's type; it returns why not.
