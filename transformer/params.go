@@ -2,6 +2,7 @@ package transformer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -12,7 +13,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	corev1 "k8s.io/api/core/v1"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
+	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/utils"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -206,8 +209,14 @@ func (p *configParser) validateParams() {
 			p.errorf(joinField(setField, "name"), "annotation keys %s<parameter> would be too long; shorten the set name or the annotation prefix", key)
 		}
 		written := map[string]string{}
+		names := map[string]bool{}
 		for j, d := range s.paramDocs {
 			field := joinField(setField, fmt.Sprintf("parameters[%d]", j))
+			if names[d.Name] && d.Name != "" {
+				p.errorf(joinField(field, "name"), "duplicate parameter %q in this set", d.Name)
+				continue
+			}
+			names[d.Name] = true
 			if prm := p.parseParam(field, s, d, shared, written); prm != nil {
 				s.Parameters = append(s.Parameters, prm)
 			}
@@ -224,8 +233,6 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 		p.errorf(joinField(field, "name"), "missing")
 	case !paramName.MatchString(d.Name) || len(d.Name) > 63:
 		p.errorf(joinField(field, "name"), "%q: a parameter name is at most 63 letters, digits, '-' or '_', starting and ending with a letter or digit", d.Name)
-	case s.Parameter(d.Name) != nil:
-		p.errorf(joinField(field, "name"), "duplicate parameter %q in this set", d.Name)
 	}
 	for _, e := range d.Enum {
 		prm.Enum = append(prm.Enum, string(e))
@@ -268,7 +275,8 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 		case len(d.Enum) > 0 && d.Pattern != "":
 			p.errorf(field, "give an enum or a pattern, not both")
 		case d.Pattern != "":
-			re, err := regexp.Compile(`^(?:` + d.Pattern + `)$`)
+			_, err := regexp.Compile(d.Pattern)
+			re, _ := regexp.Compile(`^(?:` + d.Pattern + `)$`)
 			switch {
 			case len(d.Pattern) > maxParamPattern:
 				p.errorf(joinField(field, "pattern"), "longer than %d bytes", maxParamPattern)
@@ -338,18 +346,55 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 			p.errorf(joinField(field, fmt.Sprintf("paths[%d]", k)), "%v", err)
 			continue
 		}
-		if _, err := canonicalItem(paramKind(t.list), item); err != nil && (prm.Type == ParamInteger || prm.Type == ParamBoolean) {
+		problem := itemProblem(paramKind(t.list), item)
+		if problem != "" && (prm.Type == ParamInteger || prm.Type == ParamBoolean) {
 			t.asString = true
 			_ = t.write(item, prm, prm.Default)
+			if itemProblem(paramKind(t.list), item) == "" {
+				problem = ""
+			}
 		}
-		if _, err := canonicalItem(paramKind(t.list), item); err != nil {
-			p.errorf(joinField(field, fmt.Sprintf("paths[%d]", k)), "with the default %q, %s %q is no longer valid: %v", prm.Default, paramKind(t.list), itemName(item), err)
+		if problem != "" {
+			p.errorf(joinField(field, fmt.Sprintf("paths[%d]", k)), "with the default %q written there, %s %q is not valid: %s", prm.Default, paramKind(t.list), itemName(item), problem)
 		}
 	}
 	if len(p.errs) > n {
 		return nil
 	}
 	return prm
+}
+
+// itemProblem decodes an item strictly into its Kubernetes type, as the
+// config's items are: it returns what is wrong, or "".
+func itemProblem(kind itemKind, item *yaml.Node) string {
+	raw, err := yaml.NewRNode(item).MarshalJSON()
+	if err != nil {
+		return err.Error()
+	}
+	var v any
+	switch kind {
+	case kindEnv:
+		v = &corev1.EnvVar{}
+	case kindVolume:
+		v = &corev1.Volume{}
+	default:
+		v = &corev1.Container{}
+	}
+	strictErrs, err := strictjson.UnmarshalStrict(raw, v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		got := jsonValueName(typeErr.Value)
+		if typeErr.Value == "number" {
+			got = "a number"
+		}
+		return fmt.Sprintf("%s takes %s, not %s", typeErr.Field, typeName(typeErr.Type), got)
+	case err != nil:
+		return err.Error()
+	case len(strictErrs) > 0:
+		return strictErrs[0].Error()
+	}
+	return ""
 }
 
 func firstName(items []*yaml.Node) string {
@@ -596,7 +641,7 @@ func (prm *Parameter) allowed(set string) string {
 		}
 		what = "one of " + strings.Join(quoted, ", ")
 	case prm.re != nil:
-		what = fmt.Sprintf("%s matching %s", articled(prm.Type), prm.re)
+		what = fmt.Sprintf("%s matching %s", articled(prm.Type), prm.Pattern)
 	case prm.Min != "" && prm.Max != "":
 		what = fmt.Sprintf("%s from %s to %s", articled(prm.Type), prm.Min, prm.Max)
 	case prm.Min != "":
