@@ -608,8 +608,8 @@ func (prm *Parameter) check(v string) string {
 	switch {
 	case len(v) > maxParamValue:
 		return fmt.Sprintf("is %d bytes; a parameter value is at most %d", len(v), maxParamValue)
-	case !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
-		return "holds a control character or invalid UTF-8"
+	case !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0:
+		return "holds a control or format character, or invalid UTF-8"
 	}
 	if msg := prm.parse(v); msg != "" {
 		return msg

@@ -123,7 +123,7 @@ func ParseStatus(value string) (*Status, error) {
 		switch {
 		case !paramKey.MatchString(key):
 			return nil, fmt.Errorf("parameters: %q is not SET.PARAMETER", key)
-		case len(v) > maxParamValue || !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		case len(v) > maxParamValue || !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0:
 			return nil, fmt.Errorf("parameters: %q: not a value a parameter takes", key)
 		}
 	}
