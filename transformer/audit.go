@@ -33,6 +33,9 @@ type Finding struct {
 	Asked    []string   // the sets the config gives the workload now
 	Injected []string   // the sets its status lists, as far as the pod holds them
 	Digest   string     // the digest its status records
+	// Parameters are the parameter values its status records, by
+	// set.parameter (as far as the pod holds the injection).
+	Parameters map[string]string
 	// CurrentDigest is the digest the config gives Injected now: the
 	// status is current when they are equal.
 	CurrentDigest string
@@ -143,7 +146,7 @@ func (in *Injector) judge(res resource, r Result, err error) Finding {
 	if seen != nil && seen.t != nil {
 		f.Field = seen.t.field("metadata.annotations") + quoteKey(in.Config.StatusAnnotation())
 		if seen.held != nil && !seen.held.empty() {
-			f.Injected, f.Digest = seen.held.Sets, seen.held.Digest
+			f.Injected, f.Digest, f.Parameters = seen.held.Sets, seen.held.Digest, seen.held.Parameters
 			f.CurrentDigest = in.digestOf(seen.held.Sets, seen.t.runsToCompletion(), seen.params)
 		}
 	}
