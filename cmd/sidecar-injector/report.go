@@ -29,11 +29,11 @@ type reportRow struct {
 	DigestCurrent bool     `json:"digestCurrent"`
 	// Parameters are the parameter values the injection was made with.
 	Parameters map[string]string `json:"parameters,omitempty"`
-	State         string   `json:"state"`
-	Reason        string   `json:"reason,omitempty"`
-	Detail        string   `json:"detail,omitempty"`
-	Errors        []string `json:"errors,omitempty"`
-	Warnings      []string `json:"warnings,omitempty"`
+	State      string            `json:"state"`
+	Reason     string            `json:"reason,omitempty"`
+	Detail     string            `json:"detail,omitempty"`
+	Errors     []string          `json:"errors,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
 }
 
 func rowOf(f transformer.Finding) reportRow {
