@@ -27,13 +27,14 @@ type reportRow struct {
 	Injected      []string `json:"injected"`
 	Digest        string   `json:"digest,omitempty"`
 	DigestCurrent bool     `json:"digestCurrent"`
+	State         string   `json:"state"`
+	Reason        string   `json:"reason,omitempty"`
+	Detail        string   `json:"detail,omitempty"`
+	Errors        []string `json:"errors,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+
 	// Parameters are the parameter values the injection was made with.
 	Parameters map[string]string `json:"parameters,omitempty"`
-	State      string            `json:"state"`
-	Reason     string            `json:"reason,omitempty"`
-	Detail     string            `json:"detail,omitempty"`
-	Errors     []string          `json:"errors,omitempty"`
-	Warnings   []string          `json:"warnings,omitempty"`
 }
 
 func rowOf(f transformer.Finding) reportRow {
