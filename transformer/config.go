@@ -80,6 +80,9 @@ type Config struct {
 	kube         kubeVersion
 	// prints holds the fingerprint of every item the sets define.
 	prints map[itemRef]*itemPrint
+	// params: some set declares parameters; only then are <prefix>/<set>.*
+	// annotations read, so that configs without them behave as before.
+	params bool
 }
 
 // itemRef names an item a set defines: a container, a volume, an env var,

@@ -43,6 +43,11 @@ const (
 // goes to (the API server allows 256 KiB of annotations in all).
 const maxParamValue = 1024
 
+// maxUndeclared bounds the errors listed for annotations that name no
+// parameter: a hostile pod may carry thousands, and the denial must stay
+// small.
+const maxUndeclared = 10
+
 // maxParamPattern bounds a declared pattern; Go's regexp runs in linear
 // time, so a long value cannot make it slow.
 const maxParamPattern = 1024
@@ -203,6 +208,7 @@ func (p *configParser) validateParams() {
 		if len(s.paramDocs) == 0 {
 			continue
 		}
+		p.cfg.params = true
 		setField := p.setFields[i]
 		key := p.cfg.AnnotationPrefix + "/" + s.Name + "."
 		if len(key)+63 > 253 {
@@ -724,6 +730,12 @@ func (pr *paramReader) undeclared(s *SidecarSet) Errors {
 				continue
 			}
 			seen[key] = true
+			if len(errs) == maxUndeclared {
+				errs = append(errs, &ResourceError{Resource: pr.res, Field: field, Msg: fmt.Sprintf("more annotations %s* name no parameter of set %s; not all are listed", prefix, s.Name)})
+			}
+			if len(errs) >= maxUndeclared {
+				continue
+			}
 			msg := fmt.Sprintf("set %s declares no parameter %q", s.Name, name)
 			if len(s.Parameters) == 0 {
 				msg += "; it declares none"
@@ -850,6 +862,9 @@ func mustRat(s string) *big.Rat {
 // parameters written in. A set without parameters is returned as it is.
 func (pr *paramReader) resolve(s *SidecarSet) (*SidecarSet, error) {
 	if pr == nil || pr.t == nil {
+		return s, nil
+	}
+	if !pr.cfg.params {
 		return s, nil
 	}
 	if len(s.Parameters) == 0 {

@@ -258,3 +258,47 @@ func FuzzParams(f *testing.F) {
 		}
 	})
 }
+
+// A config without parameters reads no <prefix>/<set>.* annotation, as
+// before parameters existed; with parameters, an annotation naming none is
+// an error, and a pod with thousands of them gets a bounded message.
+func TestUndeclaredParams(t *testing.T) {
+	base := strings.SplitN(fuzzConfig, "  - name: tune\n", 2)[0]
+	plain, err := LoadConfig([]byte(base), "plain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withParams, err := LoadConfig([]byte(fuzzConfig), "params.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    sidecar-injector.io/inject: nginx
+    sidecar-injector.io/nginx.cpu: "1"
+spec:
+  containers:
+  - name: app
+    image: app:1
+`
+	if _, _, _, err := runStream(plain, []byte(pod), "pod.yaml", false); err != nil {
+		t.Errorf("a config without parameters: %v", err)
+	}
+	_, _, _, err = runStream(withParams, []byte(pod), "pod.yaml", false)
+	if err == nil || !strings.Contains(err.Error(), `set nginx declares no parameter "cpu"; it declares none`) {
+		t.Errorf("a set without parameters in a config with some: %v", err)
+	}
+	var many strings.Builder
+	many.WriteString("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    sidecar-injector.io/inject: tune\n")
+	for i := range 5000 {
+		fmt.Fprintf(&many, "    sidecar-injector.io/tune.x%d: \"1\"\n", i)
+	}
+	many.WriteString("spec:\n  containers:\n  - name: app\n    image: app:1\n")
+	_, _, _, err = runStream(withParams, []byte(many.String()), "pod.yaml", false)
+	if n := len(ErrorList(err)); n != maxUndeclared+1 || !strings.Contains(err.Error(), "not all are listed") {
+		t.Errorf("%d errors for 5000 undeclared parameters: %.300v", n, err)
+	}
+}
