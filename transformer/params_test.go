@@ -302,3 +302,63 @@ spec:
 		t.Errorf("%d errors for 5000 undeclared parameters: %.300v", n, err)
 	}
 }
+
+// A parameter into a volume and an init container: written there, the
+// status fingerprints the tuned items, uninject gives the input back.
+func TestParamVolumesAndInitContainers(t *testing.T) {
+	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata: {name: p}
+spec:
+  sidecars:
+  - name: cache
+    initContainers:
+    - name: warm
+      image: warm:1
+      args: ["--depth", "3"]
+    containers:
+    - name: cache
+      image: cache:1
+      volumeMounts: [{name: cache, mountPath: /cache}]
+    volumes:
+    - name: cache
+      emptyDir: {}
+    parameters:
+    - {name: size, type: quantity, default: 1Gi, max: 8Gi, paths: ["volumes.[name=cache].emptyDir.sizeLimit"]}
+    - {name: depth, type: integer, default: 3, min: 1, max: 9, paths: ["initContainers.[name=warm].args.[=3]"]}
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    sidecar-injector.io/inject: cache
+    sidecar-injector.io/cache.size: 4Gi
+    sidecar-injector.io/cache.depth: "5"
+spec:
+  containers:
+  - name: app
+    image: app:1
+`)
+	out, _, _, err := runStream(cfg, in, "pod.yaml", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sizeLimit: 4Gi", `args: ["--depth", "5"]`, `"parameters":{"cache.depth":"5","cache.size":"4Gi"}`} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+	back, _, _, err := runStream(cfg, out, "pod.yaml", true)
+	if err != nil || !bytes.Equal(back, in) {
+		t.Errorf("uninject (%v):\n%s", err, back)
+	}
+	// The tuned volume edited by hand: the status does not back it.
+	edited := bytes.Replace(out, []byte("sizeLimit: 4Gi"), []byte("sizeLimit: 5Gi"), 1)
+	if _, _, _, err := runStream(cfg, edited, "pod.yaml", true); err == nil || !strings.Contains(err.Error(), `the status annotation lists volume "cache" as injected`) {
+		t.Errorf("uninject of an edited tuned volume: %v", err)
+	}
+}
