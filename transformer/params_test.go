@@ -362,3 +362,67 @@ spec:
 		t.Errorf("uninject of an edited tuned volume: %v", err)
 	}
 }
+
+// At admission, a pod injected at build time with parameter values holds
+// its required set as the config defines it for those values: it is left
+// alone. With other values on the pod than in its status, it no longer
+// holds the required set as defined for its values: injected again.
+func TestParamsAdmissionRequired(t *testing.T) {
+	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
+kind: SidecarInjector
+metadata: {name: p}
+spec:
+  sidecars:
+  - name: mesh
+    required: true
+    containers: [{name: proxy, image: proxy:1}]
+    env: [{name: PROXY_PORT, value: "15001"}]
+    parameters:
+    - {name: cpu, type: quantity, default: 100m, paths: ["containers.[name=proxy].resources.limits.cpu"]}
+    - {name: port, type: integer, default: 15001, min: 1024, max: 65535, paths: ["env.[name=PROXY_PORT].value"]}
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(cpu string) []byte {
+		return []byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    sidecar-injector.io/mesh.cpu: ` + cpu + `
+    sidecar-injector.io/mesh.port: "16000"
+spec:
+  containers:
+  - name: app
+    image: app:1
+`)
+	}
+	out, _, _, err := runStream(cfg, pod("300m"), "pod.yaml", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admit := func(data []byte) Result {
+		t.Helper()
+		rn, err := yaml.Parse(string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := (&Injector{Config: cfg, Admission: true}).Apply(rn, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := admit(out); r.Action != Skipped || r.Reason != AlreadyInjected || len(r.Warnings) > 0 {
+		t.Errorf("a pod injected with its values: %+v", r)
+	}
+	changed := bytes.Replace(out, []byte("mesh.cpu: 300m"), []byte("mesh.cpu: 400m"), 1)
+	r := admit(changed)
+	if r.Action != Upgraded || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "required sets mesh missing or changed; injected") {
+		t.Errorf("a pod with another value than its status: %+v", r)
+	}
+	if cpu := scalarString(mapGet(mapGet(mapGet(findItem(mapGet(mapGet(r.Change.Node, "spec"), "containers"), "name", "proxy"), "resources"), "limits"), "cpu")); cpu != "400m" {
+		t.Errorf("re-injected with cpu %q, want 400m", cpu)
+	}
+}
