@@ -430,7 +430,7 @@ func (p *configParser) validateDerive(field string, prm *Parameter) {
 			round = "1m"
 		}
 	}
-	q, err := apiresource.ParseQuantity(round)
+	q, err := parseQuantity(round)
 	if err != nil || q.Sign() <= 0 {
 		p.errorf(joinField(field, "roundTo"), "%q is not a positive quantity", df.RoundTo)
 		return
@@ -562,7 +562,7 @@ func (prm *Parameter) node(value string, asString bool, was *yaml.Node) *yaml.No
 func (prm *Parameter) parse(v string) string {
 	switch prm.Type {
 	case ParamQuantity:
-		if _, err := apiresource.ParseQuantity(v); err != nil {
+		if _, err := parseQuantity(v); err != nil {
 			return "is not a quantity (such as 250m, 1.5 or 64Mi)"
 		}
 	case ParamInteger:
@@ -593,8 +593,8 @@ func (prm *Parameter) compare(a, b string) int {
 		y, _ := strconv.ParseInt(b, 10, 64)
 		return cmpInt(x, y)
 	}
-	x, _ := apiresource.ParseQuantity(a)
-	y, _ := apiresource.ParseQuantity(b)
+	x, _ := parseQuantity(a)
+	y, _ := parseQuantity(b)
 	return x.Cmp(y)
 }
 
@@ -812,7 +812,7 @@ func (pr *paramReader) derive(s *SidecarSet, prm *Parameter) (string, error) {
 		if isNull(v) {
 			continue
 		}
-		q, err := apiresource.ParseQuantity(scalarString(v))
+		q, err := parseQuantity(scalarString(v))
 		if err != nil || v.Kind != yaml.ScalarNode {
 			return "", pr.t.errorf(pr.t.field(fmt.Sprintf("spec.containers[name=%s].resources.%s", cname, df.Resource)),
 				"%q is not a quantity, and %s.%s is derived from it", scalarString(v), s.Name, prm.Name)
@@ -854,7 +854,7 @@ func quantityRat(q apiresource.Quantity) *big.Rat {
 }
 
 func mustRat(s string) *big.Rat {
-	q, _ := apiresource.ParseQuantity(s)
+	q, _ := parseQuantity(s)
 	return quantityRat(q)
 }
 
@@ -1026,4 +1026,18 @@ func statusParams(sets []*SidecarSet) map[string]string {
 		}
 	}
 	return out
+}
+
+// quantityShape is the quantities the injector reads: at most 20 digits
+// either side of the point and an exponent of at most two digits. Larger
+// ones are refused before parsing: apimachinery expands a quantity such as
+// 1e1000000000 into a billion digits when comparing or printing it, and a
+// quantity may come from a workload.
+var quantityShape = regexp.MustCompile(`^[+-]?([0-9]{1,20}(\.[0-9]{0,20})?|\.[0-9]{1,20})([numkMGTPE]|[KMGTPE]i|[eE][+-]?[0-9]{1,2})?$`)
+
+func parseQuantity(s string) (apiresource.Quantity, error) {
+	if !quantityShape.MatchString(s) {
+		return apiresource.Quantity{}, errors.New("not a quantity of at most 20 digits either side of the point")
+	}
+	return apiresource.ParseQuantity(s)
 }

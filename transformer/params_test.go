@@ -108,6 +108,8 @@ func TestParamValueRefusals(t *testing.T) {
 		"not boolean":  {map[string]string{"debug": "True"}, `"True" is not a boolean`},
 		"undeclared":   {map[string]string{"memory": "1Gi"}, `set tune declares no parameter "memory"; it declares: cpu, mode, level, debug, image`},
 		"not quantity": {map[string]string{"cpu": "1 cpu"}, `"1 cpu" is not a quantity`},
+		// apimachinery would expand it into a billion digits to compare it
+		"huge exponent": {map[string]string{"cpu": "1e1000000000"}, `"1e1000000000" is not a quantity`},
 		"too long":     {map[string]string{"mode": strings.Repeat("x", maxParamValue+1)}, "a parameter value is at most 1024"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -424,5 +426,19 @@ spec:
 	}
 	if cpu := scalarString(mapGet(mapGet(mapGet(findItem(mapGet(mapGet(r.Change.Node, "spec"), "containers"), "name", "proxy"), "resources"), "limits"), "cpu")); cpu != "400m" {
 		t.Errorf("re-injected with cpu %q, want 400m", cpu)
+	}
+}
+
+// An app's own quantity that apimachinery would expand into a billion
+// digits is refused before a derived value reads it.
+func TestParamDerivedHugeQuantity(t *testing.T) {
+	cfg, err := LoadConfig([]byte(fuzzConfig), "fuzz-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := bytes.Replace(paramPod(nil), []byte("cpu: 300m"), []byte("cpu: 1e1000000000"), 1)
+	_, _, _, err = runStream(cfg, in, "pod.yaml", false)
+	if err == nil || !strings.Contains(err.Error(), `spec.containers[name=app].resources.requests.cpu: "1e1000000000" is not a quantity, and tune.cpu is derived from it`) {
+		t.Errorf("got %v", err)
 	}
 }
