@@ -110,7 +110,7 @@ func TestParamValueRefusals(t *testing.T) {
 		"not quantity": {map[string]string{"cpu": "1 cpu"}, `"1 cpu" is not a quantity`},
 		// apimachinery would expand it into a billion digits to compare it
 		"huge exponent": {map[string]string{"cpu": "1e1000000000"}, `"1e1000000000" is not a quantity`},
-		"too long":     {map[string]string{"mode": strings.Repeat("x", maxParamValue+1)}, "a parameter value is at most 1024"},
+		"too long":      {map[string]string{"mode": strings.Repeat("x", maxParamValue+1)}, "a parameter value is at most 1024"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := paramPod(tc.annotations)
