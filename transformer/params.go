@@ -321,7 +321,7 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 	}
 	for k, path := range d.Paths {
 		pf := joinField(field, fmt.Sprintf("paths[%d]", k))
-		t, _, msg := compilePath(s, path)
+		t, msg := compilePath(s, path)
 		if msg != "" {
 			p.errorf(pf, "%s", msg)
 			continue
@@ -439,19 +439,19 @@ func (p *configParser) validateDerive(field string, prm *Parameter) {
 }
 
 // compilePath reads a path in kyaml's syntax (fields, [key=value] to pick
-// a list item) against a set, and returns where it writes and the scalar
-// it writes now (nil when the field is yet to be made).
-func compilePath(s *SidecarSet, path string) (paramTarget, *yaml.Node, string) {
+// a list item) against a set, and returns where it writes, or why it
+// cannot.
+func compilePath(s *SidecarSet, path string) (paramTarget, string) {
 	segs := utils.SmarterPathSplitter(path, ".")
 	t := paramTarget{}
 	if len(segs) < 3 || !slices.Contains(paramLists, segs[0]) {
-		return t, nil, fmt.Sprintf("%q: a path starts with one of %s, then [name=ITEM], then the field, such as containers.[name=sidecar].resources.limits.cpu", path, strings.Join(paramLists, ", "))
+		return t, fmt.Sprintf("%q: a path starts with one of %s, then [name=ITEM], then the field, such as containers.[name=sidecar].resources.limits.cpu", path, strings.Join(paramLists, ", "))
 	}
 	t.list = segs[0]
 	items := s.paramList(t.list)
 	k, v, err := yaml.SplitIndexNameValue(segs[1])
 	if !yaml.IsListIndex(segs[1]) || err != nil || k != "name" {
-		return t, nil, fmt.Sprintf("%q: %q must pick an item by name: [name=ITEM]", path, segs[1])
+		return t, fmt.Sprintf("%q: %q must pick an item by name: [name=ITEM]", path, segs[1])
 	}
 	t.index = slices.IndexFunc(items, func(n *yaml.Node) bool { return itemName(n) == v })
 	if t.index < 0 {
@@ -459,10 +459,10 @@ func compilePath(s *SidecarSet, path string) (paramTarget, *yaml.Node, string) {
 		for _, it := range items {
 			have = append(have, itemName(it))
 		}
-		return t, nil, fmt.Sprintf("%q matches nothing: the set has no %s named %q (it has: %s)", path, paramKind(t.list), v, orDefault(strings.Join(have, ", "), "none"))
+		return t, fmt.Sprintf("%q matches nothing: the set has no %s named %q (it has: %s)", path, paramKind(t.list), v, orDefault(strings.Join(have, ", "), "none"))
 	}
 	if segs[2] == "name" && len(segs) == 3 {
-		return t, nil, fmt.Sprintf("%q: a parameter cannot rename an item", path)
+		return t, fmt.Sprintf("%q: a parameter cannot rename an item", path)
 	}
 	n := items[t.index]
 	for i, seg := range segs[2:] {
@@ -470,16 +470,16 @@ func compilePath(s *SidecarSet, path string) (paramTarget, *yaml.Node, string) {
 		switch {
 		case n == nil: // made by the write
 			if yaml.IsListIndex(seg) {
-				return t, nil, fmt.Sprintf("%q matches nothing: no list at %s", path, strings.Join(segs[:i+2], "."))
+				return t, fmt.Sprintf("%q matches nothing: no list at %s", path, strings.Join(segs[:i+2], "."))
 			}
 			t.steps = append(t.steps, pathStep{key: seg, index: -1})
 		case yaml.IsListIndex(seg):
 			if n.Kind != yaml.SequenceNode {
-				return t, nil, fmt.Sprintf("%q: %s is %s, not a list", path, strings.Join(segs[:i+2], "."), describe(n))
+				return t, fmt.Sprintf("%q: %s is %s, not a list", path, strings.Join(segs[:i+2], "."), describe(n))
 			}
 			key, value, err := yaml.SplitIndexNameValue(seg)
 			if err != nil {
-				return t, nil, fmt.Sprintf("%q: %q: %v", path, seg, err)
+				return t, fmt.Sprintf("%q: %q: %v", path, seg, err)
 			}
 			idx := slices.IndexFunc(n.Content, func(it *yaml.Node) bool {
 				if key == "" {
@@ -488,22 +488,22 @@ func compilePath(s *SidecarSet, path string) (paramTarget, *yaml.Node, string) {
 				return scalarString(mapGet(it, key)) == value
 			})
 			if idx < 0 {
-				return t, nil, fmt.Sprintf("%q matches nothing: no item %s at %s", path, seg, strings.Join(segs[:i+2], "."))
+				return t, fmt.Sprintf("%q matches nothing: no item %s at %s", path, seg, strings.Join(segs[:i+2], "."))
 			}
 			t.steps = append(t.steps, pathStep{index: idx})
 			n = n.Content[idx]
 		default:
 			if n.Kind != yaml.MappingNode {
-				return t, nil, fmt.Sprintf("%q: %s is %s, not a map", path, strings.Join(segs[:i+2], "."), describe(n))
+				return t, fmt.Sprintf("%q: %s is %s, not a map", path, strings.Join(segs[:i+2], "."), describe(n))
 			}
 			t.steps = append(t.steps, pathStep{key: seg, index: -1})
 			n = mapGet(n, seg)
 		}
 		if last && n != nil && n.Kind != yaml.ScalarNode {
-			return t, nil, fmt.Sprintf("%q ends at %s: a parameter writes a single value", path, describe(n))
+			return t, fmt.Sprintf("%q ends at %s: a parameter writes a single value", path, describe(n))
 		}
 	}
-	return t, n, ""
+	return t, ""
 }
 
 // write puts a value at the target, in an item that is the parser's or a
