@@ -20,6 +20,7 @@ var cliExamples = []struct {
 	{"nginx", "examples/nginx", "app.yaml", []string{"-c", "examples/nginx/config.yaml"}},
 	{"packet-capture", "examples/packet-capture", "nginx-deployment.yaml",
 		[]string{"-c", "examples/packet-capture/sidecarconfig.yaml", "--annotation-prefix", "sidecar-injector-webhook.morven.me"}},
+	{"parameters", "examples/parameters", "app.yaml", []string{"-c", "examples/parameters/config.yaml"}},
 }
 
 // TestExampleCLI runs the built binary on each example and compares with

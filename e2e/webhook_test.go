@@ -173,6 +173,9 @@ func TestWebhook(t *testing.T) {
 	t.Run("seeds' packet agent config with --annotation-prefix", func(t *testing.T) {
 		c.testSeedPacketAgent(t)
 	})
+	t.Run("parameters: out of range denied with the message, in range tuned", func(t *testing.T) {
+		c.testParameters(t)
+	})
 	t.Run("changed config takes effect without a restart", func(t *testing.T) {
 		c.testConfigReload(t, labelled, cfgDir, main)
 	})

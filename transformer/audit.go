@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -32,6 +33,9 @@ type Finding struct {
 	Asked    []string   // the sets the config gives the workload now
 	Injected []string   // the sets its status lists, as far as the pod holds them
 	Digest   string     // the digest its status records
+	// Parameters are the parameter values its status records, by
+	// set.parameter (as far as the pod holds the injection).
+	Parameters map[string]string
 	// CurrentDigest is the digest the config gives Injected now: the
 	// status is current when they are equal.
 	CurrentDigest string
@@ -95,6 +99,8 @@ type observed struct {
 	// skipped says which sets the pod does not get because it runs to
 	// completion, when it gets others.
 	skipped string
+	// params reads the workload's parameter values.
+	params *paramReader
 }
 
 // Audit tells how each workload of a document (one resource, or the items
@@ -140,8 +146,8 @@ func (in *Injector) judge(res resource, r Result, err error) Finding {
 	if seen != nil && seen.t != nil {
 		f.Field = seen.t.field("metadata.annotations") + quoteKey(in.Config.StatusAnnotation())
 		if seen.held != nil && !seen.held.empty() {
-			f.Injected, f.Digest = seen.held.Sets, seen.held.Digest
-			f.CurrentDigest = in.digestOf(seen.held.Sets, seen.t.runsToCompletion())
+			f.Injected, f.Digest, f.Parameters = seen.held.Sets, seen.held.Digest, seen.held.Parameters
+			f.CurrentDigest = in.digestOf(seen.held.Sets, seen.t.runsToCompletion(), seen.params)
 		}
 	}
 	f.Asked = r.Sets
@@ -173,7 +179,7 @@ func (in *Injector) judgeInjected(r Result, digest string, live bool) (State, st
 	seen := r.seen
 	held, asked := seen.held, r.Sets
 	if digest == "" || !slices.Equal(held.Sets, asked) {
-		digest = in.digestOf(asked, seen.t.runsToCompletion())
+		digest = in.digestOf(asked, seen.t.runsToCompletion(), seen.params)
 	}
 	switch {
 	case !sameSets(held.Sets, asked):
@@ -185,7 +191,11 @@ func (in *Injector) judgeInjected(r Result, digest string, live bool) (State, st
 		}
 		return StateOutdated, detail
 	case held.Digest != digest:
-		return StateOutdated, fmt.Sprintf("injected with another config (digest %s, now %s)", held.Digest, digest)
+		detail := fmt.Sprintf("injected with another config (digest %s, now %s)", held.Digest, digest)
+		if changed := in.changedParams(held, asked, seen.params); changed != "" {
+			detail = fmt.Sprintf("injected with other parameter values (%s; digest %s, now %s)", changed, held.Digest, digest)
+		}
+		return StateOutdated, detail
 	case seen.read.legacy():
 		return StateOutdated, "its status was written by an earlier version, without fingerprints"
 	case seen.read.size() > held.size(): // held is a part of read
@@ -249,10 +259,16 @@ func goneItems(read, held *Status) []string {
 // outdatedSets names, for a pod whose status records another digest, the
 // sets it does not hold as the config defines them now (or no longer
 // configured); all of the status's sets when none of them tells.
-func (in *Injector) outdatedSets(t *template, st *Status) []string {
+func (in *Injector) outdatedSets(t *template, st *Status, pr *paramReader) []string {
 	var out []string
 	for _, name := range st.Sets {
-		if s := in.Config.Set(name); s == nil || !in.holdsCurrent(t, s) {
+		s := in.Config.Set(name)
+		if s != nil {
+			if rs, err := pr.resolve(s); err == nil {
+				s = rs
+			}
+		}
+		if s == nil || !in.holdsCurrent(t, s) {
 			out = append(out, name)
 		}
 	}
@@ -266,4 +282,32 @@ func (in *Injector) outdatedSets(t *template, st *Status) []string {
 func isLive(obj *yaml.Node) bool {
 	meta := mapGet(obj, "metadata")
 	return scalarString(mapGet(meta, "resourceVersion")) != "" || scalarString(mapGet(meta, "uid")) != ""
+}
+
+// changedParams says which parameter values of the asked sets differ from
+// those the status records: "nginx.cpu 250m, now 500m".
+func (in *Injector) changedParams(held *Status, asked []string, pr *paramReader) string {
+	now := map[string]string{}
+	for _, name := range asked {
+		s := in.Config.Set(name)
+		if s == nil || len(s.Parameters) == 0 {
+			continue
+		}
+		rs, err := pr.resolve(s)
+		if err != nil {
+			return ""
+		}
+		for k, v := range statusParams([]*SidecarSet{rs}) {
+			now[k] = v
+		}
+	}
+	var out []string
+	for _, k := range sortedKeys(now) {
+		if was, ok := held.Parameters[k]; !ok {
+			out = append(out, fmt.Sprintf("%s unrecorded, now %s", k, now[k]))
+		} else if was != now[k] {
+			out = append(out, fmt.Sprintf("%s %s, now %s", k, was, now[k]))
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -80,6 +80,9 @@ type Config struct {
 	kube         kubeVersion
 	// prints holds the fingerprint of every item the sets define.
 	prints map[itemRef]*itemPrint
+	// params: some set declares parameters; only then are <prefix>/<set>.*
+	// annotations read, so that configs without them behave as before.
+	params bool
 }
 
 // itemRef names an item a set defines: a container, a volume, an env var,
@@ -132,7 +135,15 @@ type SidecarSet struct {
 	Env              []*yaml.Node
 	Annotations      []keyValue
 	Labels           []keyValue
-	digest           string
+	// Parameters are the values workloads may set (params.go); the items
+	// above hold their defaults.
+	Parameters []*Parameter
+	digest     string
+	paramDocs  []*paramDoc
+	// values and prints are set on a set resolved for one workload: the
+	// values its parameters got, and the prints of the items they changed.
+	values []paramValue
+	prints map[itemRef]*itemPrint
 	// nativeContainers are Containers with restartPolicy: Always, for a
 	// set that is not native, in pods that run to completion.
 	nativeContainers []*yaml.Node
@@ -356,6 +367,7 @@ type setDoc struct {
 	Env              []json.RawMessage `json:"env,omitempty"`
 	Annotations      map[string]string `json:"annotations,omitempty"`
 	Labels           map[string]string `json:"labels,omitempty"`
+	Parameters       []json.RawMessage `json:"parameters,omitempty"`
 }
 
 // tutorialData is the ConfigMap form: the tutorial's key plus optional settings.
@@ -493,6 +505,14 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 			*l.dst = append(*l.dst, item)
 		}
 	}
+	for i, raw := range sd.Parameters {
+		var pd paramDoc
+		if !p.decodeRaw(joinField(field, fmt.Sprintf("parameters[%d]", i)), raw, &pd) {
+			ok = false
+			continue
+		}
+		set.paramDocs = append(set.paramDocs, &pd)
+	}
 	if !ok {
 		return
 	}
@@ -500,6 +520,10 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 	// set does in pods that run to completion is in their digest only
 	// (digestFor), so changing it leaves other workloads alone.
 	sd.Name, sd.Default, sd.Required, sd.RunToCompletion = "", false, false, ""
+	// Parameters are in the digest of a set resolved for a workload, by
+	// the values they give (params.go): changing a bound alone upgrades
+	// nothing.
+	sd.Parameters = nil
 	set.digest = digestOf(sd)
 	p.cfg.Sets = append(p.cfg.Sets, set)
 	p.setFields = append(p.setFields, field)
@@ -635,6 +659,7 @@ func (p *configParser) defaultAndValidate() {
 	p.validateCustomKinds()
 	p.validateSelector()
 	p.validateSets()
+	p.validateParams()
 	p.validateCompletion()
 	if c.Policy == PolicyEnabled && len(c.DefaultSets()) == 0 && len(c.Sets) > 0 {
 		p.errorf(specField("policy"), "policy %q injects the default sets, but no set has default: true", PolicyEnabled)

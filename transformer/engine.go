@@ -280,6 +280,14 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 		r.Notes = append(r.Notes, r.seen.skipped)
 	}
 	sets = kept
+	// Sets with parameters take the workload's values (params.go).
+	pr := &paramReader{cfg: in.Config, t: t, meta: meta, res: r.Resource, r: &r}
+	r.seen.params = pr
+	if t != nil && len(sets) > 0 {
+		if sets, err = pr.resolveAll(sets); err != nil {
+			return r, nil, err
+		}
+	}
 	// What the status says is believed only for what the pod holds.
 	injected := false
 	switch {
@@ -310,9 +318,9 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 		} else {
 			r = skip(r, AlreadyInjected, "already injected: "+names(status.Sets))
 			r.Sets = status.Sets
-			if d := in.digestOf(status.Sets, t.runsToCompletion()); d != status.Digest {
+			if d := in.digestOf(status.Sets, t.runsToCompletion(), pr); d != status.Digest {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("injected with another config (digest %s, now %s); left as it is", status.Digest, d))
-				r.Outdated = in.outdatedSets(t, status)
+				r.Outdated = in.outdatedSets(t, status, pr)
 			}
 			return r, nil, nil
 		}
@@ -555,13 +563,21 @@ func (c *Config) parseRequest(value, field string, res Resource) ([]*SidecarSet,
 }
 
 // digestOf returns the digest the named sets have in the current config,
-// in a pod that runs to completion or not.
-func (in *Injector) digestOf(names []string, completion bool) string {
+// in a pod that runs to completion or not, with the workload's parameter
+// values (pr).
+func (in *Injector) digestOf(names []string, completion bool, pr *paramReader) string {
 	var sets []*SidecarSet
 	for _, n := range names {
 		s := in.Config.Set(n)
 		if s == nil {
 			return "(set " + n + " no longer configured)"
+		}
+		if len(s.Parameters) > 0 {
+			rs, err := pr.resolve(s)
+			if err != nil {
+				return "(set " + n + ": invalid parameters)"
+			}
+			s = rs
 		}
 		sets = append(sets, s)
 	}

@@ -46,6 +46,19 @@ spec:
     imagePullSecrets: [{name: regcred}]
     annotations: {logs.example.com/parser: json}
     labels: {logging: "on"}
+  - name: tune
+    containers:
+    - name: tuned
+      image: tuned:1
+      env: [{name: MODE, value: fast}]
+      resources: {limits: {cpu: 100m}}
+    env: [{name: TUNE_LEVEL, value: "1"}]
+    parameters:
+    - {name: cpu, type: quantity, default: 100m, min: 10m, max: "2", defaultFrom: {resource: requests.cpu, percent: 50}, paths: ["containers.[name=tuned].resources.limits.cpu"]}
+    - {name: mode, type: string, pattern: '.{0,40}', default: fast, paths: ["containers.[name=tuned].env.[name=MODE].value"]}
+    - {name: level, type: integer, default: 1, min: -5, max: 99, paths: ["env.[name=TUNE_LEVEL].value"]}
+    - {name: debug, type: boolean, default: false, paths: ["containers.[name=tuned].stdin"]}
+    - {name: image, type: image, enum: ["tuned:1", "tuned:2"], default: "tuned:1", paths: ["containers.[name=tuned].image"]}
 `
 
 // runStream runs the engine over a stream the way the CLI does, checking

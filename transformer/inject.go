@@ -53,7 +53,7 @@ func (in *Injector) inject(t *template, sets []*SidecarSet) (kept []string, st *
 	}
 	completion := t.runsToCompletion()
 	j := &injection{t: t, cfg: in.Config, spec: spec, ours: map[string]bool{}, added: map[added]bool{}, created: map[string]bool{},
-		st: &Status{Sets: setNames(sets), Digest: digestFor(sets, completion)}, completion: completion}
+		st: &Status{Sets: setNames(sets), Digest: digestFor(sets, completion), Parameters: statusParams(sets)}, completion: completion}
 	for _, s := range sets {
 		for _, c := range slices.Concat(s.Containers, s.InitContainers) {
 			j.ours[itemName(c)] = true
@@ -175,7 +175,7 @@ func (j *injection) containers(sets []*SidecarSet) {
 				} else {
 					last[list] = append(last[list], copyNode(c))
 				}
-				record.add(itemName(c), j.cfg.containerPrint(itemName(c), completionNative))
+				record.add(itemName(c), j.cfg.setContainerPrint(s, itemName(c), completionNative))
 			}
 		}
 		place("initContainers", s.InitContainers, &j.st.InitContainers, false)
@@ -257,7 +257,7 @@ func (j *injection) namedItems(sets []*SidecarSet, list string, kind itemKind, i
 			seq = j.list(j.spec, list, "spec."+list)
 			seq.Content = append(seq.Content, copyNode(it))
 			j.added[added{list: list, key: name}] = true
-			record.add(name, j.cfg.print(kind, name))
+			record.add(name, j.cfg.setPrint(s, kind, name))
 		}
 	}
 }
@@ -282,13 +282,13 @@ func (j *injection) appContainers(sets []*SidecarSet) {
 			continue
 		}
 		for _, s := range sets {
-			j.containerItems(c, i, name, "env", "name", kindEnv, s.Env, &j.st.Env)
-			j.containerItems(c, i, name, "volumeMounts", "mountPath", kindMount, s.VolumeMounts, &j.st.VolumeMounts)
+			j.containerItems(s, c, i, name, "env", "name", kindEnv, s.Env, &j.st.Env)
+			j.containerItems(s, c, i, name, "volumeMounts", "mountPath", kindMount, s.VolumeMounts, &j.st.VolumeMounts)
 		}
 	}
 }
 
-func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key string, kind itemKind, items []*yaml.Node, record *map[string]Items) {
+func (j *injection) containerItems(s *SidecarSet, c *yaml.Node, idx int, cname, list, key string, kind itemKind, items []*yaml.Node, record *map[string]Items) {
 	if len(items) == 0 {
 		return
 	}
@@ -320,7 +320,7 @@ func (j *injection) containerItems(c *yaml.Node, idx int, cname, list, key strin
 		seq = j.list(c, list, keepPath)
 		seq.Content = append(seq.Content, copyNode(it))
 		j.added[id] = true
-		addTo(record, cname, k, j.cfg.print(kind, k))
+		addTo(record, cname, k, j.cfg.setPrint(s, kind, k))
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Status is the JSON value of <prefix>/status: exactly what an injection
@@ -27,6 +29,10 @@ type Status struct {
 	VolumeMounts     map[string]Items `json:"volumeMounts,omitempty"` // app container -> mount path -> fingerprint
 	Annotations      Items            `json:"annotations,omitempty"`
 	Labels           Items            `json:"labels,omitempty"`
+	// Parameters records the value each parameter of the sets got, by
+	// set.parameter: for the reader (check, report); the digest covers
+	// them, and the items hold them.
+	Parameters map[string]string `json:"parameters,omitempty"`
 	// Keep records fields that existed but were empty before injection
 	// (`volumes: []`, `annotations: {}`, `env: null`), with their original
 	// form, so that uninject restores them instead of deleting them; and
@@ -112,6 +118,14 @@ func ParseStatus(value string) (*Status, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("extra data after the status")
+	}
+	for key, v := range s.Parameters {
+		switch {
+		case !paramKey.MatchString(key):
+			return nil, fmt.Errorf("parameters: %q is not SET.PARAMETER", key)
+		case len(v) > maxParamValue || !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0:
+			return nil, fmt.Errorf("parameters: %q: not a value a parameter takes", key)
+		}
 	}
 	for path, lit := range s.Keep {
 		switch {

@@ -19,7 +19,7 @@ import (
 // items the pod holds as injected, which are what uninject may remove, and
 // an error for each item the pod holds otherwise.
 func (in *Injector) verify(t *template, st *Status) (*Status, Errors) {
-	held := &Status{Sets: st.Sets, Digest: st.Digest, Keep: st.Keep}
+	held := &Status{Sets: st.Sets, Digest: st.Digest, Keep: st.Keep, Parameters: st.Parameters}
 	var errs Errors
 	spec := t.spec()
 	check := func(kind itemKind, listField string, items Items, present func(name string) (*yaml.Node, string), hold func(name, fp string)) {
@@ -154,7 +154,7 @@ func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 		return err == nil && fp == wantFP
 	}
 	holds := func(kind itemKind, seq *yaml.Node, key string, want *yaml.Node) bool {
-		return holdsAs(kind, seq, key, want, in.Config.prints[itemRef{kind, scalarString(mapGet(want, key))}].fp)
+		return holdsAs(kind, seq, key, want, in.Config.setPrint(s, kind, scalarString(mapGet(want, key))))
 	}
 	completion := t.runsToCompletion()
 	containers := "containers"
@@ -162,7 +162,7 @@ func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 		containers = "initContainers"
 	}
 	for _, c := range s.containersIn(completion) {
-		if !holdsAs(kindContainer, mapGet(spec, containers), "name", c, in.Config.containerPrint(itemName(c), s.completionNative(completion))) {
+		if !holdsAs(kindContainer, mapGet(spec, containers), "name", c, in.Config.setContainerPrint(s, itemName(c), s.completionNative(completion))) {
 			return false
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -30,12 +32,15 @@ type reportRow struct {
 	Detail        string   `json:"detail,omitempty"`
 	Errors        []string `json:"errors,omitempty"`
 	Warnings      []string `json:"warnings,omitempty"`
+
+	// Parameters are the parameter values the injection was made with.
+	Parameters map[string]string `json:"parameters,omitempty"`
 }
 
 func rowOf(f transformer.Finding) reportRow {
 	r := reportRow{APIVersion: f.Resource.APIVersion, Kind: f.Resource.Kind, Namespace: f.Resource.Namespace, Name: f.Resource.Name,
 		Source: f.Resource.Origin, Live: f.Live, Asked: nonNil(f.Asked), Injected: nonNil(f.Injected), Digest: f.Digest,
-		DigestCurrent: f.DigestCurrent(), State: string(f.State), Reason: string(f.Reason), Detail: f.Detail, Warnings: f.Warnings}
+		DigestCurrent: f.DigestCurrent(), Parameters: f.Parameters, State: string(f.State), Reason: string(f.Reason), Detail: f.Detail, Warnings: f.Warnings}
 	for _, e := range f.Errs {
 		if e.Field == "" {
 			r.Errors = append(r.Errors, e.Msg)
@@ -107,7 +112,14 @@ func nonNilRows(rows []reportRow) []reportRow {
 // writeTable prints the rows as aligned columns.
 func writeTable(w io.Writer, rows []reportRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAMESPACE/NAME\tSOURCE\tASKED\tINJECTED\tDIGEST\tCURRENT\tSTATE")
+	// A PARAMETERS column only when a workload has parameter values, so
+	// that tables of configs without parameters stay as they were.
+	params := slices.ContainsFunc(rows, func(r reportRow) bool { return len(r.Parameters) > 0 })
+	header := "KIND\tNAMESPACE/NAME\tSOURCE\tASKED\tINJECTED\tDIGEST\tCURRENT\tSTATE"
+	if params {
+		header += "\tPARAMETERS"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range rows {
 		name := r.Name
 		if r.Namespace != "" {
@@ -125,8 +137,12 @@ func writeTable(w io.Writer, rows []reportRow) error {
 		if r.Reason != "" && r.State != string(transformer.StateOptedOut) {
 			state += " (" + r.Reason + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Kind, orDash(name), source, orDash(strings.Join(r.Asked, ",")),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Kind, orDash(name), source, orDash(strings.Join(r.Asked, ",")),
 			orDash(strings.Join(r.Injected, ",")), orDash(r.Digest), current, state)
+		if params {
+			fmt.Fprintf(tw, "\t%s", orDash(paramsCell(r.Parameters)))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
@@ -151,4 +167,23 @@ func summary(n int, counts map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// paramsCell renders parameter values as set.name=value, comma-separated;
+// a value with a space, a comma or a quote is quoted.
+func paramsCell(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		v := params[k]
+		if v == "" || strings.ContainsAny(v, " ,=\"'\t") {
+			v = strconv.Quote(v)
+		}
+		parts[i] = k + "=" + v
+	}
+	return strings.Join(parts, ",")
 }
