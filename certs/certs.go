@@ -1,7 +1,7 @@
 // Package certs makes, offline, the CA and serving certificate a webhook
 // needs: the API server trusts the CA (the caBundle of the webhook
 // configuration) and the webhook serves the certificate. It replaces the
-// seeds' script, which had the cluster sign a CSR through the
+// tutorial's script, which had the cluster sign a CSR through the
 // certificates.k8s.io/v1beta1 API that Kubernetes no longer serves.
 package certs
 

@@ -99,7 +99,7 @@ func TestKptRender(t *testing.T) {
 	})
 }
 
-// kpt fn eval runs the binary once on a directory, here with the seeds'
+// kpt fn eval runs the binary once on a directory, here with the nginx and packet-capture
 // ConfigMap as the config and the tutorial's annotations.
 func TestKptEval(t *testing.T) {
 	kpt := tool(t, "kpt")

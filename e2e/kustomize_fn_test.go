@@ -21,7 +21,7 @@ import (
 // and in-process by kustomize's own krusty.
 
 // kustomization writes a kustomization whose transformer runs the binary
-// through a relative exec path, with the seeds' nginx and packet agent.
+// through a relative exec path, with the nginx proxy and the packet agent.
 func kustomization(t *testing.T, config string, resources ...string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,14 +45,14 @@ const execAnnotation = `  annotations:
         path: ./tools/sidecar-injector
 `
 
-// injector is the config as a kustomize transformer: the seeds' two sets.
+// injector is the config as a kustomize transformer: the nginx and packet-capture sets.
 var injector = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: sidecars
-` + execAnnotation + seedSets
+` + execAnnotation + exampleSets
 
-// The seeds' ConfigMap works as the transformer's config too, with the
+// The tutorial's ConfigMap works as the transformer's config too, with the
 // tutorial's annotations.
 var seedConfigMap = `apiVersion: v1
 kind: ConfigMap
@@ -162,7 +162,7 @@ func TestKustomizeExecFunction(t *testing.T) {
 		}
 	})
 
-	t.Run("seeds' ConfigMap", func(t *testing.T) {
+	t.Run("tutorial's ConfigMap", func(t *testing.T) {
 		dir := kustomization(t, seedConfigMap, workloadYAML("Pod", "sleep", `sidecar-injector-webhook.morven.me/inject: "true"`))
 		out := must(t)(build(dir))
 		if got := strings.Join(containersOf(t, out, "Pod", "sleep"), " "); got != "app sidecar-nginx" {

@@ -12,12 +12,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// auditConfig: the seeds' nginx proxy (default) and packet agent, with
+// auditConfig: the nginx proxy (default) and packet agent, with
 // runToCompletion left at its default (native).
 const auditConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: audit}
-` + seedSets
+` + exampleSets
 
 // auditApps are workloads of every kind that matters here: long-running
 // ones, and pods that run to completion (a Job, a CronJob, a bare pod with

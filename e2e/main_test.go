@@ -16,9 +16,9 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 )
 
-// seedSets is the spec of a SidecarInjector with the seeds' two sets: the
+// exampleSets is the spec of a SidecarInjector with the two sets of the examples: the
 // nginx reverse proxy (the default) and the packet-capture agent.
-const seedSets = `spec:
+const exampleSets = `spec:
   sidecars:
   - name: nginx
     default: true

@@ -188,7 +188,7 @@ func (c *whCluster) checkWebhookConfig(t *testing.T, overlay string, u *unstruct
 	w := mwc.Webhooks[0]
 	switch {
 	case w.NamespaceSelector == nil || w.NamespaceSelector.MatchLabels["sidecar-injector"] != "enabled":
-		t.Errorf("namespaceSelector %+v: want the seeds' label sidecar-injector: enabled", w.NamespaceSelector)
+		t.Errorf("namespaceSelector %+v: want the tutorial's label sidecar-injector: enabled", w.NamespaceSelector)
 	case len(w.NamespaceSelector.MatchExpressions) != 1 || w.NamespaceSelector.MatchExpressions[0].Key != "kubernetes.io/metadata.name" ||
 		w.NamespaceSelector.MatchExpressions[0].Operator != metav1.LabelSelectorOpNotIn ||
 		!slices.Equal(w.NamespaceSelector.MatchExpressions[0].Values, []string{"kube-system", ownNamespace}):

@@ -40,12 +40,12 @@ const whConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: sidecars
-` + seedSets
+` + exampleSets
 
-// The seeds' configs, as they wrote them: seed 000's ConfigMap key as a
+// The tutorial's configs, as its users write them: the nginx case's ConfigMap key as a
 // file (the tutorial mounts it at /etc/webhook/config/sidecarconfig.yaml),
-// and seed 004's whole ConfigMap.
-const whSeedNginx = `containers:
+// and the packet-capture case's whole ConfigMap.
+const whTutorialNginx = `containers:
   - name: sidecar-nginx
     image: nginx:1.12.2
     imagePullPolicy: IfNotPresent
@@ -60,7 +60,7 @@ volumes:
       name: nginx-configmap
 `
 
-const whSeedPacketAgent = `apiVersion: v1
+const whTutorialPacketAgent = `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: sidecar-injector-webhook-configmap
@@ -73,7 +73,7 @@ data:
         tty: true
 `
 
-const whSeedPrefix = "sidecar-injector-webhook.morven.me"
+const whTutorialPrefix = "sidecar-injector-webhook.morven.me"
 
 // whCluster is the API server of one test run and what the cases share.
 type whCluster struct {
@@ -167,11 +167,11 @@ func TestWebhook(t *testing.T) {
 	t.Run("server-side dry run shows the injection and stores nothing", func(t *testing.T) {
 		c.testDryRun(t, labelled)
 	})
-	t.Run("seeds' nginx config with the tutorial's flags and no subcommand", func(t *testing.T) {
-		c.testSeedNginx(t)
+	t.Run("nginx config with the tutorial's flags and no subcommand", func(t *testing.T) {
+		c.testTutorialNginx(t)
 	})
-	t.Run("seeds' packet agent config with --annotation-prefix", func(t *testing.T) {
-		c.testSeedPacketAgent(t)
+	t.Run("packet agent config with --annotation-prefix", func(t *testing.T) {
+		c.testTutorialPacketAgent(t)
 	})
 	t.Run("parameters: out of range denied with the message, in range tuned", func(t *testing.T) {
 		c.testParameters(t)
@@ -626,10 +626,10 @@ func (c *whCluster) testDryRun(t *testing.T, ns string) {
 	}
 }
 
-// testSeedNginx runs the binary exactly as the seeds' tutorial Deployment
+// testTutorialNginx runs the binary exactly as the tutorial's Deployment
 // does (no subcommand; its flags, glog flags and "2>&1" included), with
-// seed 000's config file and the certificate files named as it names them.
-func (c *whCluster) testSeedNginx(t *testing.T) {
+// the nginx case's config file and the certificate files named as it names them.
+func (c *whCluster) testTutorialNginx(t *testing.T) {
 	dir := t.TempDir()
 	for src, dst := range map[string]string{"tls.crt": "cert.pem", "tls.key": "key.pem"} {
 		b, err := os.ReadFile(filepath.Join(c.certDir, src))
@@ -639,17 +639,17 @@ func (c *whCluster) testSeedNginx(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, dst), b, 0o600)
 	}
 	cfg := filepath.Join(dir, "sidecarconfig.yaml")
-	os.WriteFile(cfg, []byte(whSeedNginx), 0o644)
-	p := c.startWebhook(t, "seed-nginx", "-sidecarCfgFile="+cfg, "-tlsCertFile="+filepath.Join(dir, "cert.pem"),
+	os.WriteFile(cfg, []byte(whTutorialNginx), 0o644)
+	p := c.startWebhook(t, "tutorial-nginx", "-sidecarCfgFile="+cfg, "-tlsCertFile="+filepath.Join(dir, "cert.pem"),
 		"-tlsKeyFile="+filepath.Join(dir, "key.pem"), "-alsologtostderr", "-v=4", "2>&1")
-	c.register(t, "seed-nginx", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-seed": "nginx"})
-	ns := c.namespace(t, "seed-nginx", map[string]string{"e2e-seed": "nginx"})
-	c.waitInjected(t, ns, whSeedPrefix, "sidecar-nginx")
+	c.register(t, "tutorial-nginx", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "nginx"})
+	ns := c.namespace(t, "tutorial-nginx", map[string]string{"e2e-tutorial": "nginx"})
+	c.waitInjected(t, ns, whTutorialPrefix, "sidecar-nginx")
 
-	// The seed's sleep pod, annotated as the seed annotates it.
+	// The tutorial's sleep pod, annotated as the tutorial annotates it.
 	sleep := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "sleep", Labels: map[string]string{"app": "sleep"},
-			Annotations: map[string]string{whSeedPrefix + "/inject": "true"}},
+			Annotations: map[string]string{whTutorialPrefix + "/inject": "true"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "sleep", Image: "tutum/curl", Command: []string{"/bin/sleep", "infinity"}, ImagePullPolicy: corev1.PullIfNotPresent}}},
 	}
 	got, err := c.create(ns, sleep, false)
@@ -663,10 +663,10 @@ func (c *whCluster) testSeedNginx(t *testing.T) {
 	if len(got.Spec.Volumes) != 1 || got.Spec.Volumes[0].ConfigMap == nil || got.Spec.Volumes[0].ConfigMap.Name != "nginx-configmap" {
 		t.Errorf("volumes %+v", got.Spec.Volumes)
 	}
-	if got.Annotations[whSeedPrefix+"/status"] == "" {
-		t.Errorf("no %s/status annotation: %v", whSeedPrefix, got.Annotations)
+	if got.Annotations[whTutorialPrefix+"/status"] == "" {
+		t.Errorf("no %s/status annotation: %v", whTutorialPrefix, got.Annotations)
 	}
-	// Without the seed's annotation, nothing (the seed's second sleep deployment).
+	// Without the annotation, nothing (the tutorial's second sleep deployment).
 	plain := sleep.DeepCopy()
 	plain.Name, plain.Annotations = "sleep-plain", nil
 	if got, err := c.create(ns, plain, true); err != nil || len(got.Spec.Containers) != 1 {
@@ -674,18 +674,18 @@ func (c *whCluster) testSeedNginx(t *testing.T) {
 	}
 }
 
-func (c *whCluster) testSeedPacketAgent(t *testing.T) {
+func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "configmap.yaml")
-	os.WriteFile(cfg, []byte(whSeedPacketAgent), 0o644)
-	p := c.startWebhook(t, "seed-packet-agent", "webhook", "--config", cfg, "--annotation-prefix", whSeedPrefix,
+	os.WriteFile(cfg, []byte(whTutorialPacketAgent), 0o644)
+	p := c.startWebhook(t, "tutorial-packet-agent", "webhook", "--config", cfg, "--annotation-prefix", whTutorialPrefix,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
-	c.register(t, "seed-packet-agent", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-seed": "packet-agent"})
-	ns := c.namespace(t, "seed-packet-agent", map[string]string{"e2e-seed": "packet-agent"})
-	c.waitInjected(t, ns, whSeedPrefix, "sidecar-monitor")
-	// Seed 004's nginx-deployment pod, after its `kubectl patch` annotation.
+	c.register(t, "tutorial-packet-agent", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "packet-agent"})
+	ns := c.namespace(t, "tutorial-packet-agent", map[string]string{"e2e-tutorial": "packet-agent"})
+	c.waitInjected(t, ns, whTutorialPrefix, "sidecar-monitor")
+	// The packet-capture case's nginx-deployment pod, after its `kubectl patch` annotation.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-deployment-abc", Labels: map[string]string{"app": "nginx"},
-			Annotations: map[string]string{whSeedPrefix + "/inject": "true"}},
+			Annotations: map[string]string{whTutorialPrefix + "/inject": "true"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.7.9", Ports: []corev1.ContainerPort{{ContainerPort: 80}}}}},
 	}
 	got, err := c.create(ns, pod, false)

@@ -9,7 +9,7 @@ import (
 // configSource names the functionConfig in messages when no file is known.
 const configSource = "functionConfig"
 
-// loadConfig parses the functionConfig: a SidecarInjector or the seeds'
+// loadConfig parses the functionConfig: a SidecarInjector or the tutorial's
 // ConfigMap (data.sidecarconfig.yaml, with optional data.annotationPrefix,
 // data.policy and data.onConflict), exactly as the other fronts do.
 func loadConfig(fc *yaml.RNode) (*transformer.Config, error) {

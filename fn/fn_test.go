@@ -38,7 +38,7 @@ func mustRead(t *testing.T, data []byte) *fn.ResourceList {
 
 func readBytes(path string) ([]byte, error) { return os.ReadFile(path) }
 
-// The seeds' two sidecars as named sets.
+// The two example sidecars as named sets.
 const injectorConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
@@ -214,7 +214,7 @@ func TestWrongConfig(t *testing.T) {
 	}
 }
 
-// The seeds' ConfigMap, with the tutorial's annotation prefix in its data.
+// The tutorial's ConfigMap, with the tutorial's annotation prefix in its data.
 func TestConfigMapConfig(t *testing.T) {
 	config := `apiVersion: v1
 kind: ConfigMap

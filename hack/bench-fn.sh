@@ -6,7 +6,7 @@
 #     ResourceList read and written back unchanged. Target: within 1.3x.
 #   - an empty ResourceList: start-up, which kustomize pays on every build.
 #     Target: under 20 ms. Then what package init() costs (inittrace).
-#   - peak RSS at the input limit (64 MiB; issue 9), one run each: lists of
+#   - peak RSS at the input limit (64 MiB), one run each: lists of
 #     as many Deployments, small opted-in Pods, or small Pods that do not ask
 #     as fit; then the worst cases, with text read as one YAML document at
 #     its limit (1/32 of the input limit): a first item of that size made of

@@ -44,7 +44,7 @@ for prog in ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor ./
 done
 bin="$out/sidecar-injector"
 "$bin" certs --service sidecar-injector --namespace sidecar-injector --out "$out/certs" --ip 127.0.0.1 >/dev/null 2>&1
-"$out/gen" -config >"$out/config.yaml" # the seeds' nginx sidecar, as the other benchmarks inject
+"$out/gen" -config >"$out/config.yaml" # the nginx sidecar, as the other benchmarks inject
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 wport=$(free_port)

@@ -3,7 +3,7 @@
 # is written by `go test` to <package>/testdata/fuzz/<Target>/, where plain
 # `go test` replays it: commit it with the fix. The inputs that merely
 # widened coverage stay in Go's fuzz cache ($(go env GOCACHE)/fuzz), so the
-# next run starts from them; they are not committed (the repo keeps seeds,
+# next run starts from them; they are not committed (the repo keeps the seed inputs,
 # written as f.Add in the targets, and crashers).
 #   hack/fuzz.sh [FUZZTIME]
 set -euo pipefail

@@ -28,7 +28,7 @@ const (
 	// DefaultAnnotationPrefix prefixes <prefix>/inject and <prefix>/status.
 	DefaultAnnotationPrefix = "sidecar-injector.io"
 
-	// TutorialConfigKey is the ConfigMap key of the seeds' webhook tutorial.
+	// TutorialConfigKey is the ConfigMap key of the tutorial's webhook.
 	TutorialConfigKey = "sidecarconfig.yaml"
 
 	// DefaultSetName names the one set of a tutorial-style config.
@@ -158,7 +158,7 @@ func (c *Config) InjectAnnotation() string { return c.AnnotationPrefix + "/injec
 func (c *Config) StatusAnnotation() string { return c.AnnotationPrefix + "/status" }
 
 // SetAnnotationPrefix overrides the config's prefix (the CLI's
-// --annotation-prefix, so the seeds' ConfigMap works with their annotations).
+// --annotation-prefix, so the tutorial's ConfigMap works with their annotations).
 func (c *Config) SetAnnotationPrefix(prefix string) error {
 	if msgs := validation.IsDNS1123Subdomain(prefix); len(msgs) > 0 {
 		return fmt.Errorf("%q is not a valid annotation prefix: %s", prefix, strings.Join(msgs, "; "))
@@ -221,7 +221,7 @@ func (c *Config) definesContainer(name string) bool { return c.defines(kindConta
 // SetNames lists the configured sets' names, in config order.
 func (c *Config) SetNames() []string { return setNames(c.Sets) }
 
-// LoadConfig parses a config file: a SidecarInjector, the seeds' ConfigMap
+// LoadConfig parses a config file: a SidecarInjector, the tutorial's ConfigMap
 // (data key sidecarconfig.yaml) or the tutorial's bare containers:/volumes: file.
 func LoadConfig(data []byte, source string) (*Config, error) {
 	if !utf8.Valid(data) {

@@ -32,7 +32,7 @@ spec:
   - {name: a, default: true, containers: [{name: a, image: a}]}
   - {name: b, containers: [{name: b, image: b}]}
 `, "example.com", []string{"a", "b"}, []string{"a"}},
-		"seeds' ConfigMap": {`apiVersion: v1
+		"tutorial's ConfigMap": {`apiVersion: v1
 kind: ConfigMap
 metadata: {name: sidecar-injector-webhook-configmap}
 data:

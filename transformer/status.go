@@ -86,7 +86,7 @@ func (it Items) sorted() []string {
 	return names
 }
 
-// legacyStatus is the value the seeds' tutorial webhook writes.
+// legacyStatus is the value the tutorial's webhook writes.
 const legacyStatus = "injected"
 
 // keepLiterals are the only literals Keep may restore: an emptied

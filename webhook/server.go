@@ -26,7 +26,7 @@ import (
 type Options struct {
 	// Addr is the TLS listen address, e.g. ":8443".
 	Addr string
-	// ConfigFile is the sidecar config: a SidecarInjector, the seeds'
+	// ConfigFile is the sidecar config: a SidecarInjector, the tutorial's
 	// ConfigMap, or the tutorial's bare containers:/volumes: file.
 	ConfigFile string
 	// AnnotationPrefix overrides the config's prefix when set.

@@ -442,7 +442,7 @@ func TestNoConfigIsUnavailable(t *testing.T) {
 	}
 }
 
-func TestSeedsAnnotationPrefix(t *testing.T) {
+func TestTutorialAnnotationPrefix(t *testing.T) {
 	cfg, err := transformer.LoadConfig([]byte("containers:\n- name: sidecar-monitor\n  image: docker.io/s1240zsw/centos-packet-agent:v1\n  stdin: true\n  tty: true\n"), "sidecarconfig.yaml")
 	if err != nil {
 		t.Fatal(err)

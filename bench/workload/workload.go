@@ -1,5 +1,5 @@
 // Package workload makes the benchmarks' input: realistic Deployments that
-// all ask for the seeds' nginx sidecar, as a ResourceList (the KRM function)
+// all ask for the nginx sidecar, as a ResourceList (the KRM function)
 // or as a plain YAML stream (the CLI). The Go benchmarks and
 // hack/bench-*.sh (through bench/gen) share it, so all measure the same thing.
 package workload
@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Config is the functionConfig: the seeds' nginx reverse proxy as a
+// Config is the functionConfig: the nginx reverse proxy as a
 // SidecarInjector.
 const Config = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector

@@ -114,7 +114,7 @@ func TestInPlaceKeepsOwnerAndMode(t *testing.T) {
 
 // TestInPlaceUnwritableDir: one good file and one in a directory where no
 // file can be created: no file is written, no temporary file is left, and
-// the report says so truthfully (issue 9 item 3).
+// the report says so truthfully.
 func TestInPlaceUnwritableDir(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -179,7 +179,7 @@ func endlessFIFO(t *testing.T, path string) {
 
 // TestInputLimitUnboundedSources: /dev/zero, an endless named pipe and an
 // endless stdin stop at the limit with an error naming the input, and the
-// memory used stays near the limit (issue 9 item 5).
+// memory used stays near the limit.
 func TestInputLimitUnboundedSources(t *testing.T) {
 	t.Chdir(t.TempDir())
 	writeFile(t, "config.yaml", nginxConfig)

@@ -59,7 +59,7 @@ func isSymlink(t *testing.T, path string) bool {
 
 // TestInPlaceThroughSymlink: a symlinked manifest inside the tree is
 // rewritten through the link: the target gets the new content and the link
-// stays a link (issue 9 item 4, issue 10 item 6).
+// stays a link.
 func TestInPlaceThroughSymlink(t *testing.T) {
 	t.Chdir(t.TempDir())
 	writeFile(t, "config.yaml", nginxConfig)
@@ -152,7 +152,7 @@ func TestWalkSymlinkCycle(t *testing.T) {
 }
 
 // TestSameFileTwice: a file named twice, by two paths, or by its directory
-// and itself, is processed and printed once (issue 9 item 7).
+// and itself, is processed and printed once.
 func TestSameFileTwice(t *testing.T) {
 	t.Chdir(t.TempDir())
 	writeFile(t, "config.yaml", nginxConfig)

@@ -119,7 +119,7 @@ func twoFiles(t *testing.T) string {
 
 // TestSignalBeforeRenames: SIGTERM (or SIGINT) once every temporary file
 // is written but before any rename: the temporary files are removed,
-// nothing is written, and the exit code is 1 (issue 9 item 3).
+// nothing is written, and the exit code is 1.
 func TestSignalBeforeRenames(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/webhook"
 )
 
-// The seeds' tutorial (morvencao/kube-mutating-webhook-tutorial) runs its
+// The tutorial's webhook (morvencao/kube-mutating-webhook-tutorial) runs its
 // image with these flags and no subcommand; its defaults apply whenever one
 // of them is used, so that its Deployment works with only the image changed.
 var tutorialFlags = []string{"sidecarCfgFile", "tlsCertFile", "tlsKeyFile"}

@@ -25,7 +25,7 @@ func TestWebhookFlags(t *testing.T) {
 			config: "c.yaml", cert: "t.crt", key: "t.key", addr: ":8443", l: "info", inflight: 2000},
 		"budget below the body limit": {args: []string{"-c", "c", "--tls-cert-file", "t", "--tls-key-file", "k", "--max-inflight-bytes", "14680063"},
 			err: "--max-inflight-bytes 14680063 is less than twice --max-request-bytes 7340032"},
-		// The seeds' Deployment, verbatim.
+		// The tutorial's Deployment, verbatim.
 		"tutorial": {args: []string{"-sidecarCfgFile=/etc/webhook/config/sidecarconfig.yaml", "-tlsCertFile=/etc/webhook/certs/cert.pem",
 			"-tlsKeyFile=/etc/webhook/certs/key.pem", "-alsologtostderr", "-v=4", "2>&1"},
 			config: "/etc/webhook/config/sidecarconfig.yaml", cert: "/etc/webhook/certs/cert.pem", key: "/etc/webhook/certs/key.pem",

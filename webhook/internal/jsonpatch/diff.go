@@ -5,7 +5,7 @@
 // Minimal means that what the user had is never rewritten wholesale: list
 // items are inserted at their index (or appended with /-), map keys are added
 // one by one, and only scalars, or values whose type changed, are replaced.
-// The seeds' tutorial replaced whole lists and maps, which dropped the
+// The tutorial's webhook replaced whole lists and maps, which dropped the
 // changes of any webhook that ran before it.
 package jsonpatch
 
