@@ -493,6 +493,7 @@ func (s *splicer) render(n *yaml.Node, col int) []byte {
 		s.ok = false
 		return nil
 	}
+	out = plainAgain(out, n)
 	if col == 0 {
 		return out
 	}
@@ -546,4 +547,55 @@ func (s *splicer) apply() []byte {
 		return bytes.TrimRight(out.Bytes(), "\r\n")
 	}
 	return out.Bytes()
+}
+
+// plainAgain writes plain again the scalars that were plain in the source
+// and that the encoder quoted inside a flow collection: it quotes any value
+// holding a colon there (`{image: 'app:1'}`), which YAML allows plain. Only
+// values that are plain-safe in a flow collection are unquoted, and only
+// when every quoted occurrence of the value in out is such a scalar; the
+// splice is then checked to parse back to the edited tree, as every splice.
+func plainAgain(out []byte, n *yaml.Node) []byte {
+	if !bytes.Contains(out, []byte(":")) || !bytes.Contains(out, []byte("'")) {
+		return out
+	}
+	plain := map[string]int{}
+	other := map[string]bool{}
+	var walk func(n *yaml.Node, inFlow bool)
+	walk = func(n *yaml.Node, inFlow bool) {
+		inFlow = inFlow || n.Style&yaml.FlowStyle != 0
+		if n.Kind == yaml.ScalarNode {
+			if inFlow && n.Style == 0 && n.Line > 0 && n.Tag == "!!str" && plainInFlow(n.Value) {
+				plain[n.Value]++
+			} else {
+				other[n.Value] = true
+			}
+		}
+		for _, c := range n.Content {
+			walk(c, inFlow)
+		}
+	}
+	walk(n, false)
+	for v, count := range plain {
+		quoted := []byte("'" + v + "'")
+		if other[v] || bytes.Count(out, quoted) != count {
+			continue
+		}
+		out = bytes.ReplaceAll(out, quoted, []byte(v))
+	}
+	return out
+}
+
+// plainInFlow reports whether a string that resolved as a string when
+// written plain can be written plain inside a flow collection: a colon
+// only when a non-space follows it, no flow indicators, comments, quotes
+// or indicators in front ("-", "?" and ":" only before a non-space).
+func plainInFlow(v string) bool {
+	if v == "" || !strings.Contains(v, ":") || strings.TrimSpace(v) != v ||
+		strings.ContainsAny(v, ",[]{}#'\"\n\r\t") || strings.Contains(v, ": ") || strings.HasSuffix(v, ":") ||
+		strings.IndexByte("&*!|>%@`", v[0]) >= 0 {
+		return false
+	}
+	// "-", "?" and ":" start a plain scalar when a non-space follows
+	return strings.IndexByte("-?:", v[0]) < 0 || (len(v) > 1 && v[1] != ' ')
 }
