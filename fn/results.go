@@ -4,9 +4,11 @@ import (
 	"strconv"
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
-	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
+	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // itemResult makes a result about one resource, with the resourceRef and
@@ -41,15 +43,8 @@ func fillRef(r *kptfn.Result, rn *yaml.RNode, res *transformer.Resource) {
 
 // field returns a scalar-or-map field of a map, or an empty node.
 func field(m *yaml.Node, key string) *yaml.Node {
-	if m != nil && m.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].Value == key {
-				if v := m.Content[i+1]; v.Kind == yaml.ScalarNode || v.Kind == yaml.MappingNode {
-					return v
-				}
-				break
-			}
-		}
+	if v := yamltree.Get(m, key); v != nil && (v.Kind == yaml.ScalarNode || v.Kind == yaml.MappingNode) {
+		return v
 	}
 	return &yaml.Node{}
 }

@@ -6,28 +6,30 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 )
 
 // addSidecar is an injection as the engine makes it: new nodes (line 0)
 // appended to the list "l" and to the mapping "m", and a new key "v" at the
 // end of the root.
 func addSidecar(root *yaml.Node) {
-	l := mapGetT(root, "l")
+	l := yamltree.Get(root, "l")
 	l.Content = append(l.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
 		str("name"), str("side"),
 		str("ports"), {Kind: yaml.SequenceNode, Content: []*yaml.Node{
 			{Kind: yaml.MappingNode, Content: []*yaml.Node{str("port"), {Kind: yaml.ScalarNode, Tag: "!!int", Value: "80"}}}}},
 	}})
-	m := mapGetT(root, "m")
+	m := yamltree.Get(root, "m")
 	m.Content = append(m.Content, str("k2"), str(`say "hi" <&>`))
 	root.Content = append(root.Content, str("v"), &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str("x")}})
 }
 
 // removeSidecar undoes addSidecar, as uninject does.
 func removeSidecar(root *yaml.Node) {
-	l := mapGetT(root, "l")
+	l := yamltree.Get(root, "l")
 	l.Content = l.Content[:len(l.Content)-1]
-	m := mapGetT(root, "m")
+	m := yamltree.Get(root, "m")
 	m.Content = m.Content[:len(m.Content)-2]
 	root.Content = root.Content[:len(root.Content)-2]
 }
@@ -94,10 +96,10 @@ func jsonPart(doc string) string {
 func TestJSONEditsInPlace(t *testing.T) {
 	in := "{\n  \"a\": \"1\",\n  \"b\": {\"c\": 2,  \"d\": 3},\n  \"e\": [1,2]\n}\n"
 	got := encodeEdited(t, in, func(root *yaml.Node) {
-		mapGetT(root, "a").Value = "one"
-		b := mapGetT(root, "b")
+		yamltree.Get(root, "a").Value = "one"
+		b := yamltree.Get(root, "b")
 		b.Content = b.Content[2:] // drop "c"
-		e := mapGetT(root, "e")
+		e := yamltree.Get(root, "e")
 		e.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!int", Value: "0x10"}}, e.Content...)
 	})
 	want := "{\n  \"a\": \"one\",\n  \"b\": {\"d\": 3},\n  \"e\": [16,1,2]\n}\n"
@@ -185,10 +187,10 @@ func TestSeveralRewritesInOneDocument(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := s.Docs[0]
-			for _, item := range mapGetT(d.Node.YNode(), "items").Content {
-				spec := mapGetT(item, "spec")
+			for _, item := range yamltree.Get(d.Node.YNode(), "items").Content {
+				spec := yamltree.Get(item, "spec")
 				original := *spec // the engine's commit: the node takes new content
-				containers := *mapGetT(spec, "containers")
+				containers := *yamltree.Get(spec, "containers")
 				containers.Content = append(containers.Content[:len(containers.Content):len(containers.Content)],
 					&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("name"), str("side")}})
 				spec.Content = []*yaml.Node{spec.Content[0], &containers}
@@ -214,9 +216,9 @@ func TestSpliceAnchorsAndListItems(t *testing.T) {
 	}
 	d := s.Docs[0]
 	root := d.Node.YNode()
-	vols := mapGetT(root, "vols")
+	vols := yamltree.Get(root, "vols")
 	vols.Content = append(vols.Content, str("b"))
-	item := mapGetT(root, "l").Content[0]
+	item := yamltree.Get(root, "l").Content[0]
 	item.Content[1] = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str("E")}}
 	root.Content[7] = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("k"), str("v")}} // n: written out
 	d.Changed = true

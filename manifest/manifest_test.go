@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/internal/linediff"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/linediff"
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 )
 
 func TestSplit(t *testing.T) {
@@ -192,8 +194,8 @@ spec:
       volumes: []
 `
 	got := encodeEdited(t, raw, func(root *yaml.Node) {
-		spec := mapGetT(mapGetT(mapGetT(root, "spec"), "template"), "spec")
-		containers := mapGetT(spec, "containers")
+		spec := yamltree.Get(yamltree.Get(yamltree.Get(root, "spec"), "template"), "spec")
+		containers := yamltree.Get(spec, "containers")
 		side := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("name"), str("side"), str("image"), str("side:1")}}
 		containers.Content = append(containers.Content, side)
 		first := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("name"), str("proxy"), str("image"), str("proxy:1")}}
@@ -228,7 +230,7 @@ spec:
 func TestSpliceDeletesWholeEntries(t *testing.T) {
 	raw := "a:\n- name: x\n  # about y\n- name: y\n  v: 1\n- name: z\nb: 2\n# tail\n"
 	got := encodeEdited(t, raw, func(root *yaml.Node) {
-		seq := mapGetT(root, "a")
+		seq := yamltree.Get(root, "a")
 		seq.Content = append(seq.Content[:1], seq.Content[2:]...)
 		root.Content = root.Content[:2]
 	})
@@ -241,7 +243,7 @@ func TestSpliceDeletesWholeEntries(t *testing.T) {
 func TestSpliceCRLFAndNoFinalNewline(t *testing.T) {
 	raw := "a:\r\n  b: 1"
 	got := encodeEdited(t, raw, func(root *yaml.Node) {
-		m := mapGetT(root, "a")
+		m := yamltree.Get(root, "a")
 		m.Content = append(m.Content, str("c"), str("2"))
 	})
 	if want := "a:\r\n  b: 1\r\n  c: \"2\""; got != want {
@@ -258,15 +260,6 @@ func TestFallbackReencodes(t *testing.T) {
 	if want := "{a: 1, b: x}\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-}
-
-func mapGetT(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }

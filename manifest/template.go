@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 )
 
 // A post-renderer reads Helm's output on stdin, which has no file names.
@@ -46,8 +48,8 @@ func (d *Document) Template() string {
 	if d.Node == nil {
 		return ""
 	}
-	ann := lookup(lookup(d.Node.YNode(), "metadata"), "annotations")
-	if v := lookup(ann, HelmFilenameAnnotation); v != nil && v.Kind == yaml.ScalarNode {
+	ann := yamltree.Get(yamltree.Get(d.Node.YNode(), "metadata"), "annotations")
+	if v := yamltree.Get(ann, HelmFilenameAnnotation); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""
@@ -65,17 +67,4 @@ func where(path string, d *Document, line int) string {
 		return fmt.Sprintf("%s:%d, template %s", path, line, t)
 	}
 	return fmt.Sprintf("%s:%d", path, line)
-}
-
-// lookup returns the value of key in mapping m, or nil.
-func lookup(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
@@ -203,24 +204,24 @@ func podOf(t *testing.T, rn *yaml.RNode, cfg *transformer.Config) ([]byte, strin
 	}
 	tmpl := obj
 	for _, p := range path {
-		if tmpl = get(tmpl, p); tmpl == nil || tmpl.Kind != yaml.MappingNode {
+		if tmpl = yamltree.Get(tmpl, p); tmpl == nil || tmpl.Kind != yaml.MappingNode {
 			return nil, "", false
 		}
 	}
 	// A Pod of the template's metadata (with a name) and spec, keys in
 	// their order.
 	meta := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	if m := get(tmpl, "metadata"); m != nil && m.Kind == yaml.MappingNode {
+	if m := yamltree.Get(tmpl, "metadata"); m != nil && m.Kind == yaml.MappingNode {
 		meta.Content = append(meta.Content, m.Content...)
 	}
 	scalar := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
-	meta.Content = append([]*yaml.Node{scalar("name"), scalar(str(get(obj, "metadata"), "name") + "-pod")}, meta.Content...)
-	if ns := str(get(obj, "metadata"), "namespace"); ns != "" {
+	meta.Content = append([]*yaml.Node{scalar("name"), scalar(str(yamltree.Get(obj, "metadata"), "name") + "-pod")}, meta.Content...)
+	if ns := str(yamltree.Get(obj, "metadata"), "namespace"); ns != "" {
 		meta.Content = append(meta.Content, scalar("namespace"), scalar(ns))
 	}
 	pod := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
 		scalar("apiVersion"), scalar("v1"), scalar("kind"), scalar("Pod"), scalar("metadata"), meta}}
-	if s := get(tmpl, "spec"); s != nil {
+	if s := yamltree.Get(tmpl, "spec"); s != nil {
 		pod.Content = append(pod.Content, scalar("spec"), s)
 	}
 	b, ok := toJSON(pod)
@@ -243,30 +244,18 @@ func templateMeta(obj *yaml.Node, prefix string) *yaml.Node {
 	n := obj
 	for _, p := range strings.Split(strings.TrimSuffix(prefix, "."), ".") {
 		if p != "" {
-			n = get(n, p)
+			n = yamltree.Get(n, p)
 		}
 	}
 	return n
 }
 
 func hasAnnotation(obj *yaml.Node, key string) bool {
-	return get(get(get(obj, "metadata"), "annotations"), key) != nil
-}
-
-func get(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
+	return yamltree.Get(yamltree.Get(yamltree.Get(obj, "metadata"), "annotations"), key) != nil
 }
 
 func str(m *yaml.Node, key string) string {
-	if v := get(m, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v := yamltree.Get(m, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""
@@ -276,7 +265,7 @@ func str(m *yaml.Node, key string) string {
 // the webhook reports it for the pod: without the resource and with field
 // paths relative to the pod. "" when the error is not about the template.
 func expectedError(errorsTxt string, rn *yaml.RNode, prefix string) string {
-	meta := get(rn.YNode(), "metadata")
+	meta := yamltree.Get(rn.YNode(), "metadata")
 	res := str(rn.YNode(), "kind") + " "
 	if ns := str(meta, "namespace"); ns != "" {
 		res += ns + "/"

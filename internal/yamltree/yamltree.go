@@ -129,3 +129,18 @@ func Same(a, b *yaml.Node) bool {
 	}
 	return true
 }
+
+// Get returns the value of key in mapping m as written (no alias or merge
+// key is followed), or nil when m is not a mapping or lacks the key. The
+// engine reads workloads as kubectl does instead (transformer's mapGet).
+func Get(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
