@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/jsonpatch"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
 )
@@ -77,11 +79,11 @@ func appContainers(object []byte) int {
 	s := nodejson.NewScanner(object)
 	s.Object(func(key string) error {
 		if key != "spec" {
-			_, err := s.Delimit()
+			_, err := s.Skip()
 			return err
 		}
 		return s.Object(func(key string) error {
-			raw, err := s.Delimit()
+			raw, err := s.Skip()
 			if key == "containers" || key == "initContainers" {
 				n += nodejson.Measure(raw).Items
 			}
@@ -108,8 +110,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The body is reserved before it is read, twice: itself, and the
-	// strings ParseReview copies out of it (the pod's metadata), by its
-	// length, or by the limit when it comes without one.
+	// review decoded from it (the pod's JSON is copied into a
+	// RawExtension, the rest are a few strings), by its length, or by the
+	// limit when it comes without one.
 	held := 2 * max
 	if r.ContentLength >= 0 {
 		held = 2 * r.ContentLength
@@ -149,16 +152,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusBadRequest, uid, err.Error())
 		return
 	}
-	// The pod's tree is reserved before it is built.
-	if h.Budget != nil && req.Object != nil {
-		tree := h.treeWeight(req.Object)
+	// The pod's tree is reserved before it is built, with what was read
+	// of its metadata.
+	if h.Budget != nil && req.Object.Raw != nil {
+		tree := h.treeWeight(req.Object.Raw) + meta.weight()
 		if held+tree > h.Budget.Limit() {
-			h.fail(w, start, http.StatusRequestEntityTooLarge, req.UID, fmt.Sprintf(
+			h.fail(w, start, http.StatusRequestEntityTooLarge, string(req.UID), fmt.Sprintf(
 				"the pod would take about %d bytes of memory to handle (%d for the request, %d for the tree of its %d-byte object), more than the webhook's budget of %d (--max-inflight-bytes)",
-				held+tree, held, tree, len(req.Object), h.Budget.Limit()))
+				held+tree, held, tree, len(req.Object.Raw), h.Budget.Limit()))
 			return
 		}
-		if !h.reserve(w, r, start, req.UID, tree) {
+		if !h.reserve(w, r, start, string(req.UID), tree) {
 			return
 		}
 		held += tree
@@ -237,12 +241,12 @@ func putBuf(b *bytes.Buffer) {
 
 // admit runs the Admitter, turning a panic into a denial that keeps the UID
 // (the API server discards a response whose UID does not match).
-func (h *Handler) admit(ctx context.Context, req *Request, meta *ObjectMeta) (d Decision) {
+func (h *Handler) admit(ctx context.Context, req *admissionv1.AdmissionRequest, meta *ObjectMeta) (d Decision) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.Log.LogAttrs(ctx, slog.LevelError, "panic while handling an admission request",
-				slog.String("uid", req.UID), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			d = Decision{Response: Errored(req.UID, http.StatusInternalServerError, fmt.Sprintf("internal error in sidecar-injector: %v", p)),
+				slog.String("uid", string(req.UID)), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			d = Decision{Response: Errored(string(req.UID), http.StatusInternalServerError, fmt.Sprintf("internal error in sidecar-injector: %v", p)),
 				Err: fmt.Errorf("panic: %v", p)}
 			h.Metrics.errors.inc("panic")
 		}
@@ -280,7 +284,7 @@ func (h *Handler) write(w http.ResponseWriter, status int, resp *Response) {
 
 var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took time.Duration) {
+func (h *Handler) record(ctx context.Context, req *admissionv1.AdmissionRequest, d *Decision, took time.Duration) {
 	outcome := OutcomeUnchanged
 	level := slog.LevelInfo
 	switch {
@@ -311,7 +315,7 @@ func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took ti
 		return
 	}
 	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs, slog.String("uid", req.UID), slog.String("pod", d.Pod), slog.String("outcome", outcome))
+	attrs = append(attrs, slog.String("uid", string(req.UID)), slog.String("pod", d.Pod), slog.String("outcome", outcome))
 	if d.Reason != "" {
 		attrs = append(attrs, slog.String("reason", string(d.Reason)))
 	}
@@ -321,7 +325,7 @@ func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took ti
 	if len(d.Outdated) > 0 {
 		attrs = append(attrs, slog.Any("outdatedSets", d.Outdated))
 	}
-	if req.DryRun {
+	if req.DryRun != nil && *req.DryRun {
 		attrs = append(attrs, slog.Bool("dryRun", true))
 	}
 	if d.Err != nil {

@@ -331,12 +331,12 @@ func TestBadRequests(t *testing.T) {
 		"wrong review kind":           {bytes.Replace(review(reviewOpts{}), []byte(`"kind":"AdmissionReview"`), []byte(`"kind":"Review"`), 1), "application/json", 400, 0, "", "kind AdmissionReview"},
 		"no request":                  {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), "application/json", 400, 0, "", "request: missing"},
 		"no uid":                      {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"kind":{},"resource":{},"operation":"CREATE"}}`), "application/json", 400, 0, "", "request.uid: missing"},
-		"uid not a string":            {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`), "application/json", 400, 0, "", "request.uid: wrong type"},
+		"uid not a string":            {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`), "application/json", 400, 0, "", "request.uid of type"},
 		"no kind":                     {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u9","resource":{},"operation":"CREATE"}}`), "application/json", 400, 0, "u9", "request.kind: missing"},
 		"broken later":                {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u8","object":{"a":]}}}`), "application/json", 400, 0, "u8", "cannot read"},
-		"pod not JSON, not concerned": {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","labels":{"a":1 2}},"spec":[1,,2]}`), "application/json", 400, 0, "uid-1", "request.object: invalid JSON"},
-		"pod not JSON, concerned":     {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"a" "image":"b"}]}}`), "application/json", 400, 0, "uid-1", "request.object: invalid JSON"},
-		"pod with a bad escape":       {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\q"}}`), "application/json", 400, 0, "uid-1", "bad escape"},
+		"pod not JSON, not concerned": {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","labels":{"a":1 2}},"spec":[1,,2]}`), "application/json", 400, 0, "uid-1", "invalid JSON in request.object"},
+		"pod not JSON, concerned":     {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"a" "image":"b"}]}}`), "application/json", 400, 0, "uid-1", "invalid JSON in request.object"},
+		"pod with a bad escape":       {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\q"}}`), "application/json", 400, 0, "uid-1", "invalid JSON in request.object.metadata.name"},
 		"text/plain":                  {review(reviewOpts{}), "text/plain", 415, 0, "", "expected application/json"},
 		"yaml":                        {review(reviewOpts{}), "application/yaml", 415, 0, "", "expected application/json"},
 		"json with charset":           {review(reviewOpts{}), "application/json; charset=utf-8", 200, 0, "uid-1", ""},
@@ -413,7 +413,7 @@ func TestBodyLimit(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Admit(*Request, *ObjectMeta) Decision { panic("boom") }
+func (panicky) Admit(*admissionv1.AdmissionRequest, *ObjectMeta) Decision { panic("boom") }
 
 func TestPanicKeepsUID(t *testing.T) {
 	h := testHandler(nil)
