@@ -109,10 +109,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max))
 		return
 	}
-	// The body is reserved before it is read, twice: itself, and the
-	// review decoded from it (the pod's JSON is copied into a
-	// RawExtension, the rest are a few strings), by its length, or by the
-	// limit when it comes without one.
+	// The body is reserved before it is read, twice: itself, and what
+	// ParseReview reads out of it (the envelope's strings and the pod's
+	// metadata; the pod's JSON stays in the body), by its length, or by
+	// the limit when it comes without one.
 	held := 2 * max
 	if r.ContentLength >= 0 {
 		held = 2 * r.ContentLength
@@ -152,10 +152,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusBadRequest, uid, err.Error())
 		return
 	}
-	// The pod's tree is reserved before it is built, with what was read
-	// of its metadata.
+	// The pod's tree is reserved before it is built.
 	if h.Budget != nil && req.Object.Raw != nil {
-		tree := h.treeWeight(req.Object.Raw) + meta.weight()
+		tree := h.treeWeight(req.Object.Raw)
 		if held+tree > h.Budget.Limit() {
 			h.fail(w, start, http.StatusRequestEntityTooLarge, string(req.UID), fmt.Sprintf(
 				"the pod would take about %d bytes of memory to handle (%d for the request, %d for the tree of its %d-byte object), more than the webhook's budget of %d (--max-inflight-bytes)",

@@ -48,35 +48,34 @@ type ObjectMeta struct {
 	OK bool
 }
 
-// weight is what m holds in memory: its strings, and the annotations' map.
-func (m *ObjectMeta) weight() int64 {
-	if m == nil {
-		return 0
-	}
-	w := len(m.APIVersion) + len(m.Kind) + len(m.Name) + len(m.GenerateName) + len(m.Namespace)
-	for k, v := range m.Annotations {
-		w += len(k) + len(v) + mapEntryWeight
-	}
-	return int64(w)
-}
-
-// mapEntryWeight is what a map[string]string holds per entry besides the
-// strings' bytes: a key and a value header (32 bytes) in a table that may
-// be half empty after it grows.
-const mapEntryWeight = 64
-
-// ParseReview decodes an AdmissionReview request body and reads the
-// object's metadata. Decoding validates the whole body, the object
-// included, so the object is valid JSON from here on. meta is nil when the
-// object is missing or not a JSON object.
+// ParseReview decodes an AdmissionReview request body, and reads the
+// object's metadata. request.object is not decoded: its Raw is the
+// object's JSON, a slice of body, validated. meta is nil when the object is
+// missing or not a JSON object.
 //
-// Duplicate fields in the envelope are an error: the API server never sends
-// them, and a review with two objects or two UIDs is ambiguous. Unknown
-// fields are not: a newer API server may add some, and refusing them would
-// refuse every pod (failurePolicy: Fail).
+// The envelope is decoded as the API machinery decodes JSON: case-sensitive
+// field names, duplicate fields an error (the API server never sends them,
+// and a review with two objects or two UIDs is ambiguous), unknown fields
+// ignored (a newer API server may add some, and refusing them would refuse
+// every pod with failurePolicy: Fail).
+//
+// The standard decoder is not given the object: it would scan the pod
+// twice, slowly (its validation pass, then to delimit the RawExtension),
+// and that made it half of the webhook's whole cost per request
+// (docs/BENCHMARKS.md). One pass of our own walker validates the body,
+// finds the object and reads its metadata; the decoder then reads the
+// review with the object cut out.
 func ParseReview(body []byte) (r *admissionv1.AdmissionRequest, meta *ObjectMeta, err error) {
+	envelope, object, meta, err := cutObject(body)
+	if err != nil {
+		envelope, object, meta = body, nil, nil // the standard decoder says what is wrong
+	}
 	var review admissionv1.AdmissionReview
-	strict, err := strictjson.UnmarshalStrict(body, &review, strictjson.DisallowDuplicateFields)
+	strict, decodeErr := strictjson.UnmarshalStrict(envelope, &review, strictjson.DisallowDuplicateFields)
+	if decodeErr == nil && len(strict) == 0 && err != nil {
+		decodeErr = err // the walker's
+	}
+	err = decodeErr
 	r = review.Request
 	uid := ""
 	if r != nil {
@@ -111,13 +110,50 @@ func ParseReview(body []byte) (r *admissionv1.AdmissionRequest, meta *ObjectMeta
 	case r.Operation == "":
 		return nil, nil, &BadRequestError{UID: uid, Msg: "request.operation: missing"}
 	}
-	if r.Object.Raw != nil {
-		meta, err = readObjectMeta(r.Object.Raw)
-		if err != nil { // the object was validated with the envelope
-			return nil, nil, &BadRequestError{UID: uid, Msg: "cannot read the AdmissionReview: request.object: " + err.Error()}
-		}
-	}
+	r.Object.Raw = object
 	return r, meta, nil
+}
+
+// cutObject validates a review, finds request.object in it (as the
+// decoder would: field names compared exactly, after unescaping) and reads
+// the object's metadata, in one pass. envelope is the review with the
+// object replaced by null.
+func cutObject(body []byte) (envelope, object []byte, meta *ObjectMeta, err error) {
+	start, end := -1, -1
+	s := nodejson.NewScanner(body)
+	err = s.Object(func(key string) error {
+		if key != "request" || s.Peek() != '{' {
+			_, err := s.Skip()
+			return err // a second request is the decoder's to report
+		}
+		return s.Object(func(key string) error {
+			if key != "object" {
+				_, err := s.Skip()
+				return err
+			}
+			if start >= 0 {
+				return errors.New(`duplicate field "request.object"`)
+			}
+			start = s.Pos()
+			var err error
+			meta, err = readObjectMeta(s)
+			end = s.Pos()
+			return err
+		})
+	})
+	if err == nil {
+		err = s.End()
+	}
+	if err != nil || start < 0 {
+		return body, nil, nil, err
+	}
+	object = bytes.TrimRight(body[start:end], " \t\r\n,")
+	envelope = make([]byte, 0, len(body)-len(object)+len("null"))
+	envelope = append(append(append(envelope, body[:start]...), "null"...), body[start+len(object):]...)
+	if string(object) == "null" {
+		object = nil // as a RawExtension reads it
+	}
+	return envelope, object, meta, nil
 }
 
 // isNotObject reports a body that is not a JSON object, whatever else is
@@ -189,12 +225,12 @@ func readBroken(body []byte) (uid, path string) {
 	}
 }
 
-// readObjectMeta reads the metadata of an object already validated, or
-// returns nil if it is not a JSON object.
-func readObjectMeta(object []byte) (*ObjectMeta, error) {
-	s := nodejson.NewScanner(object)
+// readObjectMeta reads the object, validating it, and its metadata on
+// the way. It returns nil if the object is not a JSON object.
+func readObjectMeta(s *nodejson.Scanner) (*ObjectMeta, error) {
 	if s.Peek() != '{' {
-		return nil, nil
+		_, err := s.Skip()
+		return nil, err
 	}
 	m := &ObjectMeta{OK: true}
 	seenMeta := false

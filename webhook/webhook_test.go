@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -548,5 +549,43 @@ spec:
 	}
 	if len(p.Spec.Containers) != 3 || len(p.Spec.Containers[2].Env) != 1 || p.Spec.Containers[2].Env[0]["value"] != "1" {
 		t.Errorf("aliased env not expanded: %s", got)
+	}
+}
+
+// TestParseReviewAsStandard: ParseReview, which cuts the object out before
+// the standard decoder reads the envelope, reads what the standard decoder
+// reads of the whole review.
+func TestParseReviewAsStandard(t *testing.T) {
+	review := string(reviewBody(t, []byte(servedPod), reviewOpts{dryRun: true}))
+	for name, body := range map[string]string{
+		"as sent":       review,
+		"spaced":        strings.Replace(review, `"object":`, "\"object\" :\n ", 1),
+		"escaped key":   strings.Replace(review, `"object":`, `"obj\u0065ct":`, 1),
+		"other case":    strings.Replace(review, `"object":`, `"Object":`, 1),
+		"null":          string(rawReview(`null`)),
+		"a string":      string(rawReview(` "pod" `)),
+		"nested object": string(rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"object":{"request":{"object":1}}}`)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want admissionv1.AdmissionReview
+			if err := strictjson.UnmarshalCaseSensitivePreserveInts([]byte(body), &want); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := ParseReview([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Object.Raw, want.Request.Object.Raw) {
+				t.Errorf("object %s, want %s", got.Object.Raw, want.Request.Object.Raw)
+			}
+			got.Object.Raw, want.Request.Object.Raw = nil, nil
+			if !reflect.DeepEqual(got, want.Request) {
+				t.Errorf("request %+v\nwant %+v", got, want.Request)
+			}
+		})
+	}
+	dup := strings.Replace(review, `"object":`, `"object":{},"object":`, 1)
+	if _, _, err := ParseReview([]byte(dup)); err == nil || !strings.Contains(err.Error(), `duplicate field "request.object"`) {
+		t.Errorf("two objects: %v", err)
 	}
 }

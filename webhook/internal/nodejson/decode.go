@@ -56,7 +56,8 @@ func Decode(data []byte) (*yaml.Node, error) {
 // request allocates no nodes in the steady state. A tree must no longer be
 // used when its Decoder decodes again.
 type Decoder struct {
-	d decoder
+	d  decoder
+	jt jsontextState
 	// used is how many nodes and children the last tree took: the slabs
 	// are sized to it, so that one of each suffices next time.
 	usedNodes, usedChildren int
@@ -64,6 +65,9 @@ type Decoder struct {
 
 // Decode parses one JSON value into a node tree. Only whitespace may follow it.
 func (dec *Decoder) Decode(data []byte) (*yaml.Node, error) {
+	if useJSONText {
+		return dec.decodeJSONText(data)
+	}
 	// One string for the whole input: keys and values without escapes are
 	// substrings of it, not allocations of their own.
 	d := &dec.d

@@ -1,3 +1,5 @@
+//go:build !nodejson_jsontext
+
 package nodejson
 
 // Reading without building: the webhook reads a pod's metadata this way,
