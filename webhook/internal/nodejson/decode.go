@@ -1,7 +1,14 @@
 // Package nodejson converts JSON text to and from kyaml *yaml.Node trees
 // directly, with one walker over the JSON grammar: it builds a tree
 // (Decoder), or validates and counts without building (Scanner, Valid,
-// Measure). The webhook receives pods as JSON and the engine works on
+// Measure).
+//
+// The walker is written by hand because a standard tokenizer costs too
+// much here: the same trees, Scanner and Measure on go-json-experiment's
+// jsontext (encoding/json/jsontext needs GOEXPERIMENT=jsonv2 in Go 1.26)
+// took the webhook's load test from 0.25-0.27 of the TLS floor's
+// throughput to 0.19-0.21, under its bar of a quarter: 22% less
+// throughput, 20-24% more CPU per request (docs/BENCHMARKS.md). The webhook receives pods as JSON and the engine works on
 // yaml.Nodes; kyaml's own conversion goes through interface{} values and a
 // YAML encoder and costs several times more than this one-pass builder.
 // Scalars keep their JSON text, so untouched values compare equal before and
@@ -56,8 +63,7 @@ func Decode(data []byte) (*yaml.Node, error) {
 // request allocates no nodes in the steady state. A tree must no longer be
 // used when its Decoder decodes again.
 type Decoder struct {
-	d  decoder
-	jt jsontextState
+	d decoder
 	// used is how many nodes and children the last tree took: the slabs
 	// are sized to it, so that one of each suffices next time.
 	usedNodes, usedChildren int
@@ -65,9 +71,6 @@ type Decoder struct {
 
 // Decode parses one JSON value into a node tree. Only whitespace may follow it.
 func (dec *Decoder) Decode(data []byte) (*yaml.Node, error) {
-	if useJSONText {
-		return dec.decodeJSONText(data)
-	}
 	// One string for the whole input: keys and values without escapes are
 	// substrings of it, not allocations of their own.
 	d := &dec.d

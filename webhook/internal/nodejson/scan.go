@@ -1,8 +1,7 @@
-//go:build !nodejson_jsontext
-
 package nodejson
 
-// Reading without building: the webhook reads a pod's metadata this way,
+// Reading without building: the webhook reads an AdmissionReview this way
+// (finding the pod and reading its metadata),
 // and builds a tree only for pods the engine has to look at.
 
 // Scanner reads a JSON document value by value, with the walker Decode

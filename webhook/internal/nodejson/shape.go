@@ -1,5 +1,3 @@
-//go:build !nodejson_jsontext
-
 package nodejson
 
 // Shape is what a tree of a document would hold, read from its bytes
