@@ -58,39 +58,19 @@ const (
 )
 
 // treeWeight is what handling a pod will hold beyond the request's body,
-// estimated from its JSON before its tree is built.
-func (h *Handler) treeWeight(object []byte) int64 {
+// estimated from its JSON before its tree is built. containers is the
+// number of its containers and init containers (ObjectMeta.Containers).
+func (h *Handler) treeWeight(object []byte, containers int) int64 {
 	shape := nodejson.Measure(object)
 	w := int64(len(object)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
 	if h.ContainerNodes != nil {
 		if per := h.ContainerNodes(); per > 0 {
 			// Every app container changes: the diff aligns the lists.
-			c := appContainers(object)
+			c := containers
 			w += int64(c)*int64(per)*addedWeight + jsonpatch.AlignBytes(c, c+1)
 		}
 	}
 	return w
-}
-
-// appContainers counts the items of the pod's spec.containers and
-// spec.initContainers, without validating them (the Admitter does).
-func appContainers(object []byte) int {
-	n := 0
-	s := nodejson.NewScanner(object)
-	s.Object(func(key string) error {
-		if key != "spec" {
-			_, err := s.Skip()
-			return err
-		}
-		return s.Object(func(key string) error {
-			raw, err := s.Skip()
-			if key == "containers" || key == "initContainers" {
-				n += nodejson.Measure(raw).Items
-			}
-			return err
-		})
-	})
-	return n
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +134,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The pod's tree is reserved before it is built.
 	if h.Budget != nil && req.Object.Raw != nil {
-		tree := h.treeWeight(req.Object.Raw)
+		containers := 0
+		if meta != nil {
+			containers = meta.Containers
+		}
+		tree := h.treeWeight(req.Object.Raw, containers)
 		if held+tree > h.Budget.Limit() {
 			h.fail(w, start, http.StatusRequestEntityTooLarge, string(req.UID), fmt.Sprintf(
 				"the pod would take about %d bytes of memory to handle (%d for the request, %d for the tree of its %d-byte object), more than the webhook's budget of %d (--max-inflight-bytes)",

@@ -42,6 +42,9 @@ type ObjectMeta struct {
 	APIVersion, Kind              string // the object's own
 	Name, GenerateName, Namespace string
 	Annotations                   map[string]string
+	// Containers is the number of items of spec.containers and
+	// spec.initContainers, for the budget.
+	Containers int
 	// OK: metadata and its annotations have the expected shape (maps of
 	// strings, no key twice). Otherwise the engine sees the whole object
 	// and reports.
@@ -225,8 +228,9 @@ func readBroken(body []byte) (uid, path string) {
 	}
 }
 
-// readObjectMeta reads the object, validating it, and its metadata on
-// the way. It returns nil if the object is not a JSON object.
+// readObjectMeta reads the object, validating it, and its metadata (and
+// the number of its containers) on the way. It returns nil if the object
+// is not a JSON object.
 func readObjectMeta(s *nodejson.Scanner) (*ObjectMeta, error) {
 	if s.Peek() != '{' {
 		_, err := s.Skip()
@@ -244,6 +248,18 @@ func readObjectMeta(s *nodejson.Scanner) (*ObjectMeta, error) {
 				m.APIVersion = v
 			}
 			return err
+		case "spec":
+			if s.Peek() != '{' {
+				_, err := s.Skip()
+				return err
+			}
+			return s.Object(func(key string) error {
+				items, err := s.SkipItems()
+				if key == "containers" || key == "initContainers" {
+					m.Containers += items
+				}
+				return err
+			})
 		case "metadata":
 			if seenMeta {
 				m.OK = false

@@ -93,6 +93,14 @@ func (s *Scanner) Skip() ([]byte, error) {
 	return raw, nil
 }
 
+// SkipItems is Skip that returns the number of members or elements of
+// the value when it is an object or an array.
+func (s *Scanner) SkipItems() (int, error) {
+	s.d.items = 0
+	_, err := s.Skip()
+	return s.d.items, err
+}
+
 // String reads a string, or null as "". ok is false, and the value
 // validated and skipped, for anything else.
 func (s *Scanner) String() (v string, ok bool, err error) {
