@@ -6,8 +6,8 @@
 // The walker is written by hand because a standard tokenizer costs too
 // much here: the same trees, Scanner and Measure on go-json-experiment's
 // jsontext (encoding/json/jsontext needs GOEXPERIMENT=jsonv2 in Go 1.26)
-// took the webhook's load test from 0.25-0.27 of the TLS floor's
-// throughput to 0.19-0.21, under its bar of a quarter: 22% less
+// took the webhook's load test from 0.26-0.28 of the TLS floor's
+// throughput to 0.19-0.24, under its bar of a quarter: 22% less
 // throughput, 20-24% more CPU per request (docs/BENCHMARKS.md). The webhook receives pods as JSON and the engine works on
 // yaml.Nodes; kyaml's own conversion goes through interface{} values and a
 // YAML encoder and costs several times more than this one-pass builder.
