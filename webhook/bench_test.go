@@ -91,6 +91,25 @@ func BenchmarkAdmitNotConcerned(b *testing.B) {
 	}
 }
 
+// BenchmarkAdmitNotConcernedSlowPath: the same pod decided without the
+// fast path (what it saves): its tree built and the engine run on it.
+func BenchmarkAdmitNotConcernedSlowPath(b *testing.B) {
+	inj := loadInjector(b, nginxConfig)
+	m := &Mutator{Injector: func() *transformer.Injector { return inj }}
+	pod := bytes.Replace(benchPod(b), []byte(`"sidecar-injector.io/inject":"true"`), []byte(`"team":"shop"`), 1)
+	req, meta, err := ParseReview(reviewBody(b, pod, reviewOpts{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	meta.OK = false // what the fast path takes for a pod it cannot decide
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := m.Admit(req, meta); d.Reason == "" {
+			b.Fatal("not skipped")
+		}
+	}
+}
+
 func BenchmarkParseReview(b *testing.B) {
 	body := reviewBody(b, benchPod(b), reviewOpts{})
 	b.SetBytes(int64(len(body)))

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+
 	"github.com/sidecar-injector/sidecar-injector/bench/hostile"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
 )
@@ -104,7 +106,7 @@ func object(t *testing.T, review []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return req.Object
+	return req.Object.Raw
 }
 
 // blockingAdmitter holds every request until release is closed, and
@@ -115,10 +117,10 @@ type blockingAdmitter struct {
 	release chan struct{}
 }
 
-func (a *blockingAdmitter) Admit(req *Request, _ *ObjectMeta) Decision {
+func (a *blockingAdmitter) Admit(req *admissionv1.AdmissionRequest, _ *ObjectMeta) Decision {
 	a.entered <- a.h.Budget.InUse()
 	<-a.release
-	return Decision{Response: Response{UID: req.UID, Allowed: true}}
+	return Decision{Response: Response{UID: string(req.UID), Allowed: true}}
 }
 
 func budgetHandler(limit int64) (*Handler, *blockingAdmitter) {
@@ -189,7 +191,7 @@ func TestBudgetHoldsBodyAndTree(t *testing.T) {
 func TestOverloadIs429(t *testing.T) {
 	body := reviewBody(t, []byte(servedPod), reviewOpts{})
 	h, a := budgetHandler(0)
-	h.Budget.limit = 2*int64(len(body)) + h.treeWeight(object(t, body)) // one request at a time
+	h.Budget.limit = 2*int64(len(body)) + h.treeWeight(object(t, body), 1) // one request at a time
 	first := make(chan *httptest.ResponseRecorder)
 	go func() { w, _ := postTo(h, body, false); first <- w }()
 	var held int64
@@ -271,13 +273,15 @@ func TestContainerWeight(t *testing.T) {
 		t.Errorf("containerNodes without env or mounts = %d", n)
 	}
 	pod := []byte(`{"spec":{"initContainers":[{"name":"i"}],"containers":[{"name":"a","args":["x","y"]},{"name":"b"}],"x":[{},{}]}}`)
-	if n := appContainers(pod); n != 3 {
-		t.Errorf("appContainers = %d, want 3", n)
+	req, meta, err := ParseReview(rawReview(string(pod)))
+	if err != nil || meta.Containers != 3 {
+		t.Fatalf("ParseReview: %v; %d containers, want 3", err, meta.Containers)
 	}
+	pod = req.Object.Raw
 	h := testHandler(nil)
-	base := h.treeWeight(pod)
+	base := h.treeWeight(pod, 3)
 	h.ContainerNodes = func() int { return 10 }
-	if got, want := h.treeWeight(pod)-base, int64(3*10*addedWeight+4*5*4); got != want { // and the diff's 4x5 table of int32
+	if got, want := h.treeWeight(pod, 3)-base, int64(3*10*addedWeight+4*5*4); got != want { // and the diff's 4x5 table of int32
 		t.Errorf("10 nodes added to 3 containers weigh %d, want %d", got, want)
 	}
 }

@@ -1,9 +1,13 @@
 package webhook
 
 import (
+	"bytes"
 	"os"
+	"reflect"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/transformer"
@@ -140,4 +144,38 @@ func duplicateKeys(n *yaml.Node) bool {
 		}
 	}
 	return false
+}
+
+// FuzzParseReview checks ParseReview, which cuts the object out before the
+// standard decoder reads the envelope, against the standard decoder on the
+// whole body: the same request, or an error for the same bodies.
+func FuzzParseReview(f *testing.F) {
+	f.Add(reviewBody(f, []byte(servedPod), reviewOpts{dryRun: true}))
+	f.Add(rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"a":"1","a":"2"}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"kind":"Pod"},"resource":{"resource":"pods"},"operation":"CREATE","obj\u0065ct":{"x":1},"Object":2}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, _, err := ParseReview(body)
+		var want admissionv1.AdmissionReview
+		strict, stdErr := strictjson.UnmarshalStrict(body, &want, strictjson.DisallowDuplicateFields)
+		if stdErr != nil || len(strict) > 0 {
+			if err == nil {
+				t.Fatalf("ParseReview accepted %q; the standard decoder: %v %v", body, stdErr, strict)
+			}
+			return
+		}
+		if err != nil {
+			if want.Request != nil && want.Request.UID != "" && want.Request.Kind.Kind != "" && want.Request.Resource.Resource != "" &&
+				want.Request.Operation != "" && want.APIVersion == reviewAPIVersion && want.Kind == reviewKind {
+				t.Fatalf("ParseReview refused %q (%v); the standard decoder reads it", body, err)
+			}
+			return
+		}
+		if !bytes.Equal(got.Object.Raw, want.Request.Object.Raw) {
+			t.Fatalf("object %q, the standard decoder %q, in %q", got.Object.Raw, want.Request.Object.Raw, body)
+		}
+		got.Object.Raw, want.Request.Object.Raw = nil, nil
+		if !reflect.DeepEqual(got, want.Request) {
+			t.Fatalf("request %+v, the standard decoder %+v, in %q", got, want.Request, body)
+		}
+	})
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/jsonpatch"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
 )
@@ -56,39 +58,19 @@ const (
 )
 
 // treeWeight is what handling a pod will hold beyond the request's body,
-// estimated from its JSON before its tree is built.
-func (h *Handler) treeWeight(object []byte) int64 {
+// estimated from its JSON before its tree is built. containers is the
+// number of its containers and init containers (ObjectMeta.Containers).
+func (h *Handler) treeWeight(object []byte, containers int) int64 {
 	shape := nodejson.Measure(object)
 	w := int64(len(object)) + int64(shape.Nodes)*nodeWeight + int64(shape.Depth)*levelWeight
 	if h.ContainerNodes != nil {
 		if per := h.ContainerNodes(); per > 0 {
 			// Every app container changes: the diff aligns the lists.
-			c := appContainers(object)
+			c := containers
 			w += int64(c)*int64(per)*addedWeight + jsonpatch.AlignBytes(c, c+1)
 		}
 	}
 	return w
-}
-
-// appContainers counts the items of the pod's spec.containers and
-// spec.initContainers, without validating them (the Admitter does).
-func appContainers(object []byte) int {
-	n := 0
-	s := nodejson.NewScanner(object)
-	s.Object(func(key string) error {
-		if key != "spec" {
-			_, err := s.Delimit()
-			return err
-		}
-		return s.Object(func(key string) error {
-			raw, err := s.Delimit()
-			if key == "containers" || key == "initContainers" {
-				n += nodejson.Measure(raw).Items
-			}
-			return err
-		})
-	})
-	return n
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,9 +89,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, start, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body of %d bytes exceeds the limit of %d", r.ContentLength, max))
 		return
 	}
-	// The body is reserved before it is read, twice: itself, and the
-	// strings ParseReview copies out of it (the pod's metadata), by its
-	// length, or by the limit when it comes without one.
+	// The body is reserved before it is read, twice: itself, and what
+	// ParseReview reads out of it (the envelope's strings and the pod's
+	// metadata; the pod's JSON stays in the body), by its length, or by
+	// the limit when it comes without one.
 	held := 2 * max
 	if r.ContentLength >= 0 {
 		held = 2 * r.ContentLength
@@ -150,15 +133,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The pod's tree is reserved before it is built.
-	if h.Budget != nil && req.Object != nil {
-		tree := h.treeWeight(req.Object)
+	if h.Budget != nil && req.Object.Raw != nil {
+		containers := 0
+		if meta != nil {
+			containers = meta.Containers
+		}
+		tree := h.treeWeight(req.Object.Raw, containers)
 		if held+tree > h.Budget.Limit() {
-			h.fail(w, start, http.StatusRequestEntityTooLarge, req.UID, fmt.Sprintf(
+			h.fail(w, start, http.StatusRequestEntityTooLarge, string(req.UID), fmt.Sprintf(
 				"the pod would take about %d bytes of memory to handle (%d for the request, %d for the tree of its %d-byte object), more than the webhook's budget of %d (--max-inflight-bytes)",
-				held+tree, held, tree, len(req.Object), h.Budget.Limit()))
+				held+tree, held, tree, len(req.Object.Raw), h.Budget.Limit()))
 			return
 		}
-		if !h.reserve(w, r, start, req.UID, tree) {
+		if !h.reserve(w, r, start, string(req.UID), tree) {
 			return
 		}
 		held += tree
@@ -237,12 +224,12 @@ func putBuf(b *bytes.Buffer) {
 
 // admit runs the Admitter, turning a panic into a denial that keeps the UID
 // (the API server discards a response whose UID does not match).
-func (h *Handler) admit(ctx context.Context, req *Request, meta *ObjectMeta) (d Decision) {
+func (h *Handler) admit(ctx context.Context, req *admissionv1.AdmissionRequest, meta *ObjectMeta) (d Decision) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.Log.LogAttrs(ctx, slog.LevelError, "panic while handling an admission request",
-				slog.String("uid", req.UID), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			d = Decision{Response: Errored(req.UID, http.StatusInternalServerError, fmt.Sprintf("internal error in sidecar-injector: %v", p)),
+				slog.String("uid", string(req.UID)), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			d = Decision{Response: Errored(string(req.UID), http.StatusInternalServerError, fmt.Sprintf("internal error in sidecar-injector: %v", p)),
 				Err: fmt.Errorf("panic: %v", p)}
 			h.Metrics.errors.inc("panic")
 		}
@@ -280,7 +267,7 @@ func (h *Handler) write(w http.ResponseWriter, status int, resp *Response) {
 
 var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took time.Duration) {
+func (h *Handler) record(ctx context.Context, req *admissionv1.AdmissionRequest, d *Decision, took time.Duration) {
 	outcome := OutcomeUnchanged
 	level := slog.LevelInfo
 	switch {
@@ -311,7 +298,7 @@ func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took ti
 		return
 	}
 	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs, slog.String("uid", req.UID), slog.String("pod", d.Pod), slog.String("outcome", outcome))
+	attrs = append(attrs, slog.String("uid", string(req.UID)), slog.String("pod", d.Pod), slog.String("outcome", outcome))
 	if d.Reason != "" {
 		attrs = append(attrs, slog.String("reason", string(d.Reason)))
 	}
@@ -321,7 +308,7 @@ func (h *Handler) record(ctx context.Context, req *Request, d *Decision, took ti
 	if len(d.Outdated) > 0 {
 		attrs = append(attrs, slog.Any("outdatedSets", d.Outdated))
 	}
-	if req.DryRun {
+	if req.DryRun != nil && *req.DryRun {
 		attrs = append(attrs, slog.Bool("dryRun", true))
 	}
 	if d.Err != nil {

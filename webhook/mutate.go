@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/transformer"
@@ -16,7 +18,7 @@ import (
 // Admitter decides on one admission request. meta is the object's
 // metadata, nil when the object is not a JSON object.
 type Admitter interface {
-	Admit(req *Request, meta *ObjectMeta) Decision
+	Admit(req *admissionv1.AdmissionRequest, meta *ObjectMeta) Decision
 }
 
 // Decision is a response plus what the logs and metrics need to know.
@@ -63,30 +65,27 @@ var decoders = sync.Pool{New: func() any { return new(nodejson.Decoder) }}
 
 // Admit decides on a request. It never panics on bad input: every problem
 // becomes a denial that says what is wrong.
-func (m *Mutator) Admit(req *Request, meta *ObjectMeta) Decision {
-	d := Decision{Response: Response{UID: req.UID, Allowed: true}}
+func (m *Mutator) Admit(req *admissionv1.AdmissionRequest, meta *ObjectMeta) Decision {
+	uid := string(req.UID)
+	d := Decision{Response: Response{UID: uid, Allowed: true}}
 	inj := m.Injector()
 	if inj == nil {
-		return Decision{Response: Errored(req.UID, 503, "sidecar-injector has no valid config loaded"), HTTPStatus: 503,
+		return Decision{Response: Errored(uid, 503, "sidecar-injector has no valid config loaded"), HTTPStatus: 503,
 			Err: fmt.Errorf("no valid config loaded")}
 	}
 	if msg := unsupported(req); msg != "" {
-		return denied(req.UID, 400, msg)
+		return denied(uid, 400, msg)
 	}
-	if req.Object == nil {
-		return denied(req.UID, 400, "request.object: missing")
+	// The object is valid JSON: ParseReview validated it with the envelope.
+	object := req.Object.Raw
+	if object == nil {
+		return denied(uid, 400, "request.object: missing")
 	}
 	if meta == nil {
-		if err := nodejson.Valid(req.Object); err != nil {
-			return malformed(req.UID, err)
-		}
-		return denied(req.UID, 400, "request.object: expected an object")
+		return denied(uid, 400, "request.object: expected an object")
 	}
 	if meta.APIVersion != "v1" || meta.Kind != "Pod" {
-		if err := nodejson.Valid(req.Object); err != nil {
-			return malformed(req.UID, err)
-		}
-		return denied(req.UID, 400, fmt.Sprintf("request.object: expected apiVersion v1, kind Pod; got apiVersion %q, kind %q", meta.APIVersion, meta.Kind))
+		return denied(uid, 400, fmt.Sprintf("request.object: expected apiVersion v1, kind Pod; got apiVersion %q, kind %q", meta.APIVersion, meta.Kind))
 	}
 	d.Pod = podName(req.Namespace, meta)
 	origin := ""
@@ -98,9 +97,6 @@ func (m *Mutator) Admit(req *Request, meta *ObjectMeta) Decision {
 	// engine why on a tree of the metadata alone, so that reasons and
 	// warnings are the engine's own.
 	if meta.OK && !inj.Concerned(meta.Annotations) {
-		if err := nodejson.Valid(req.Object); err != nil {
-			return malformed(req.UID, err)
-		}
 		r, err := inj.Apply(yaml.NewRNode(metaTree(meta, req.Namespace)), origin)
 		if err != nil {
 			return d.deny(err)
@@ -116,12 +112,12 @@ func (m *Mutator) Admit(req *Request, meta *ObjectMeta) Decision {
 	// pool when the patch is made.
 	dec := decoders.Get().(*nodejson.Decoder)
 	defer decoders.Put(dec)
-	root, err := dec.Decode(req.Object)
+	root, err := dec.Decode(object)
 	if err != nil {
-		return malformed(req.UID, err)
+		return malformed(uid, err)
 	}
 	if root.Kind != yaml.MappingNode {
-		return denied(req.UID, 400, "request.object: expected an object")
+		return denied(uid, 400, "request.object: expected an object")
 	}
 	r, err := inj.Apply(yaml.NewRNode(root), origin)
 	if err != nil {
@@ -140,39 +136,47 @@ func (m *Mutator) Admit(req *Request, meta *ObjectMeta) Decision {
 	// pod, the root itself, so the original needs no second decode.
 	from := r.Change.Original
 	if r.Change.Node != root {
-		if from, err = nodejson.Decode(req.Object); err != nil {
-			return denied(req.UID, 400, "request.object: "+err.Error())
+		if from, err = nodejson.Decode(object); err != nil {
+			return denied(uid, 400, "request.object: "+err.Error())
 		}
 	}
 	patch, err := jsonpatch.Diff(from, root)
 	if err != nil {
-		return denied(req.UID, 500, "building the JSON patch: "+err.Error())
+		return denied(uid, 500, "building the JSON patch: "+err.Error())
 	}
 	d.Patch = patch
 	return d
 }
 
 // unsupported explains a request this webhook is not meant to receive.
-func unsupported(req *Request) string {
+func unsupported(req *admissionv1.AdmissionRequest) string {
 	var problems []string
-	if req.Operation != "CREATE" {
-		problems = append(problems, "operation "+req.Operation)
+	if req.Operation != admissionv1.Create {
+		problems = append(problems, "operation "+string(req.Operation))
 	}
-	if req.Resource != (GroupVersionResource{Version: "v1", Resource: "pods"}) || req.SubResource != "" {
-		res := req.Resource.String()
+	if req.Resource != (metav1.GroupVersionResource{Version: "v1", Resource: "pods"}) || req.SubResource != "" {
+		res := groupVersion(req.Resource.Group, req.Resource.Version) + " " + req.Resource.Resource
 		if req.SubResource != "" {
 			res += "/" + req.SubResource
 		}
 		problems = append(problems, "resource "+res)
 	}
-	if req.Kind != (GroupVersionKind{Version: "v1", Kind: "Pod"}) {
-		problems = append(problems, "kind "+req.Kind.String())
+	if req.Kind != (metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}) {
+		problems = append(problems, "kind "+groupVersion(req.Kind.Group, req.Kind.Version)+" "+req.Kind.Kind)
 	}
 	if len(problems) == 0 {
 		return ""
 	}
 	return "sidecar-injector handles only CREATE of v1 pods, got " + strings.Join(problems, ", ") +
 		"; check the rules of the MutatingWebhookConfiguration"
+}
+
+// groupVersion writes a group and version as an apiVersion is written.
+func groupVersion(group, version string) string {
+	if group == "" {
+		return version
+	}
+	return group + "/" + version
 }
 
 func denied(uid string, code int, msg string) Decision {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -331,12 +332,12 @@ func TestBadRequests(t *testing.T) {
 		"wrong review kind":           {bytes.Replace(review(reviewOpts{}), []byte(`"kind":"AdmissionReview"`), []byte(`"kind":"Review"`), 1), "application/json", 400, 0, "", "kind AdmissionReview"},
 		"no request":                  {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), "application/json", 400, 0, "", "request: missing"},
 		"no uid":                      {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"kind":{},"resource":{},"operation":"CREATE"}}`), "application/json", 400, 0, "", "request.uid: missing"},
-		"uid not a string":            {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`), "application/json", 400, 0, "", "request.uid: wrong type"},
+		"uid not a string":            {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`), "application/json", 400, 0, "", "request.uid of type"},
 		"no kind":                     {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u9","resource":{},"operation":"CREATE"}}`), "application/json", 400, 0, "u9", "request.kind: missing"},
 		"broken later":                {[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u8","object":{"a":]}}}`), "application/json", 400, 0, "u8", "cannot read"},
-		"pod not JSON, not concerned": {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","labels":{"a":1 2}},"spec":[1,,2]}`), "application/json", 400, 0, "uid-1", "request.object: invalid JSON"},
-		"pod not JSON, concerned":     {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"a" "image":"b"}]}}`), "application/json", 400, 0, "uid-1", "request.object: invalid JSON"},
-		"pod with a bad escape":       {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\q"}}`), "application/json", 400, 0, "uid-1", "bad escape"},
+		"pod not JSON, not concerned": {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","labels":{"a":1 2}},"spec":[1,,2]}`), "application/json", 400, 0, "uid-1", "invalid JSON in request.object"},
+		"pod not JSON, concerned":     {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"a" "image":"b"}]}}`), "application/json", 400, 0, "uid-1", "invalid JSON in request.object"},
+		"pod with a bad escape":       {rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\q"}}`), "application/json", 400, 0, "uid-1", "invalid JSON in request.object.metadata.name"},
 		"text/plain":                  {review(reviewOpts{}), "text/plain", 415, 0, "", "expected application/json"},
 		"yaml":                        {review(reviewOpts{}), "application/yaml", 415, 0, "", "expected application/json"},
 		"json with charset":           {review(reviewOpts{}), "application/json; charset=utf-8", 200, 0, "uid-1", ""},
@@ -413,7 +414,7 @@ func TestBodyLimit(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Admit(*Request, *ObjectMeta) Decision { panic("boom") }
+func (panicky) Admit(*admissionv1.AdmissionRequest, *ObjectMeta) Decision { panic("boom") }
 
 func TestPanicKeepsUID(t *testing.T) {
 	h := testHandler(nil)
@@ -548,5 +549,43 @@ spec:
 	}
 	if len(p.Spec.Containers) != 3 || len(p.Spec.Containers[2].Env) != 1 || p.Spec.Containers[2].Env[0]["value"] != "1" {
 		t.Errorf("aliased env not expanded: %s", got)
+	}
+}
+
+// TestParseReviewAsStandard: ParseReview, which cuts the object out before
+// the standard decoder reads the envelope, reads what the standard decoder
+// reads of the whole review.
+func TestParseReviewAsStandard(t *testing.T) {
+	review := string(reviewBody(t, []byte(servedPod), reviewOpts{dryRun: true}))
+	for name, body := range map[string]string{
+		"as sent":       review,
+		"spaced":        strings.Replace(review, `"object":`, "\"object\" :\n ", 1),
+		"escaped key":   strings.Replace(review, `"object":`, `"obj\u0065ct":`, 1),
+		"other case":    strings.Replace(review, `"object":`, `"Object":`, 1),
+		"null":          string(rawReview(`null`)),
+		"a string":      string(rawReview(` "pod" `)),
+		"nested object": string(rawReview(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"object":{"request":{"object":1}}}`)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want admissionv1.AdmissionReview
+			if err := strictjson.UnmarshalCaseSensitivePreserveInts([]byte(body), &want); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := ParseReview([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Object.Raw, want.Request.Object.Raw) {
+				t.Errorf("object %s, want %s", got.Object.Raw, want.Request.Object.Raw)
+			}
+			got.Object.Raw, want.Request.Object.Raw = nil, nil
+			if !reflect.DeepEqual(got, want.Request) {
+				t.Errorf("request %+v\nwant %+v", got, want.Request)
+			}
+		})
+	}
+	dup := strings.Replace(review, `"object":`, `"object":{},"object":`, 1)
+	if _, _, err := ParseReview([]byte(dup)); err == nil || !strings.Contains(err.Error(), `duplicate field "request.object"`) {
+		t.Errorf("two objects: %v", err)
 	}
 }

@@ -1,5 +1,14 @@
 // Package nodejson converts JSON text to and from kyaml *yaml.Node trees
-// directly. The webhook receives pods as JSON and the engine works on
+// directly, with one walker over the JSON grammar: it builds a tree
+// (Decoder), or validates and counts without building (Scanner, Valid,
+// Measure).
+//
+// The walker is written by hand because a standard tokenizer costs too
+// much here: the same trees, Scanner and Measure on go-json-experiment's
+// jsontext (encoding/json/jsontext needs GOEXPERIMENT=jsonv2 in Go 1.26)
+// took the webhook's load test from 0.26-0.28 of the TLS floor's
+// throughput to 0.19-0.24, under its bar of a quarter: 22% less
+// throughput, 20-24% more CPU per request (docs/BENCHMARKS.md). The webhook receives pods as JSON and the engine works on
 // yaml.Nodes; kyaml's own conversion goes through interface{} values and a
 // YAML encoder and costs several times more than this one-pass builder.
 // Scalars keep their JSON text, so untouched values compare equal before and
@@ -65,7 +74,7 @@ func (dec *Decoder) Decode(data []byte) (*yaml.Node, error) {
 	// One string for the whole input: keys and values without escapes are
 	// substrings of it, not allocations of their own.
 	d := &dec.d
-	d.data, d.src, d.build, d.pos = data, string(data), true, 0
+	d.data, d.src, d.build, d.pos, d.maxDepth, d.items = data, string(data), true, 0, 0, 0
 	// Presized for a tree like the last one, but not past maxPresize: one
 	// huge document must not make every later one allocate its size.
 	if want := min(dec.usedNodes, maxPresize); cap(d.nodes) < want {
@@ -100,8 +109,10 @@ func (d *decoder) decode() (*yaml.Node, error) {
 const maxPresize = 1 << 14
 
 type decoder struct {
-	data  []byte
-	src   string // data as a string, when building
+	data []byte
+	src  string // data as a string, when building
+	// build: make nodes and strings. Otherwise values are only validated
+	// and counted.
 	build bool
 	pos   int
 	// nodes and children are slabs the tree's nodes and Content slices are
@@ -111,6 +122,9 @@ type decoder struct {
 	stack    []*yaml.Node
 	// counts over all slabs of one tree
 	nodeCount, childCount int
+	// maxDepth is the deepest nesting seen, items the members or elements
+	// of the outermost container.
+	maxDepth, items int
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -124,7 +138,12 @@ func (d *decoder) describe() string {
 	return strconv.QuoteRune(rune(d.data[d.pos]))
 }
 
+// node makes a node, or only counts it when not building.
 func (d *decoder) node(kind yaml.Kind, tag, value string) *yaml.Node {
+	d.nodeCount++
+	if !d.build {
+		return nil
+	}
 	if len(d.nodes) == cap(d.nodes) {
 		d.nodes = make([]yaml.Node, 0, slabSize(len(d.data)/9, 1024)) // a pod has about one node per 9 bytes
 	}
@@ -137,7 +156,6 @@ func (d *decoder) node(kind yaml.Kind, tag, value string) *yaml.Node {
 	if n.Anchor != "" || n.Alias != nil || n.HeadComment != "" || n.LineComment != "" || n.FootComment != "" || n.Line != 0 || n.Column != 0 {
 		*n = yaml.Node{Kind: kind, Tag: tag, Value: value}
 	}
-	d.nodeCount++
 	return n
 }
 
@@ -192,7 +210,7 @@ func (d *decoder) value(depth int) (*yaml.Node, error) {
 	case c == '[':
 		return d.array(depth + 1)
 	case c == '"':
-		s, err := d.string()
+		s, err := d.string(d.build)
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +221,14 @@ func (d *decoder) value(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !d.build {
+			return d.node(0, "", ""), nil
+		}
 		tag := TagInt
 		if isFloat {
 			tag = TagFloat
 		}
-		return d.node(yaml.ScalarNode, tag, d.substr(start, d.pos)), nil
+		return d.node(yaml.ScalarNode, tag, d.src[start:d.pos]), nil
 	case d.literal("true"):
 		return d.node(yaml.ScalarNode, TagBool, "true"), nil
 	case d.literal("false"):
@@ -226,9 +247,18 @@ func (d *decoder) literal(word string) bool {
 	return false
 }
 
-func (d *decoder) object(depth int) (*yaml.Node, error) {
+// enter checks the depth of a container and counts it.
+func (d *decoder) enter(depth int) error {
 	if depth > MaxDepth {
-		return nil, d.errorf("nested deeper than %d", MaxDepth)
+		return d.errorf("nested deeper than %d", MaxDepth)
+	}
+	d.maxDepth = max(d.maxDepth, depth)
+	return nil
+}
+
+func (d *decoder) object(depth int) (*yaml.Node, error) {
+	if err := d.enter(depth); err != nil {
+		return nil, err
 	}
 	n := d.node(yaml.MappingNode, TagMap, "")
 	d.pos++ // {
@@ -242,10 +272,11 @@ func (d *decoder) object(depth int) (*yaml.Node, error) {
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return nil, d.errorf("unexpected %s, expected a string key", d.describe())
 		}
-		key, err := d.string()
+		key, err := d.string(d.build)
 		if err != nil {
 			return nil, err
 		}
+		k := d.node(yaml.ScalarNode, TagStr, key)
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
 			return nil, d.errorf("unexpected %s, expected ':'", d.describe())
@@ -256,7 +287,12 @@ func (d *decoder) object(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.stack = append(d.stack, d.node(yaml.ScalarNode, TagStr, key), v)
+		if d.build {
+			d.stack = append(d.stack, k, v)
+		}
+		if depth == 1 {
+			d.items++
+		}
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, d.errorf("unexpected end of input in an object")
@@ -267,7 +303,9 @@ func (d *decoder) object(depth int) (*yaml.Node, error) {
 			d.skipSpace()
 		case '}':
 			d.pos++
-			n.Content = d.content(mark)
+			if d.build {
+				n.Content = d.content(mark)
+			}
 			return n, nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.describe())
@@ -276,8 +314,8 @@ func (d *decoder) object(depth int) (*yaml.Node, error) {
 }
 
 func (d *decoder) array(depth int) (*yaml.Node, error) {
-	if depth > MaxDepth {
-		return nil, d.errorf("nested deeper than %d", MaxDepth)
+	if err := d.enter(depth); err != nil {
+		return nil, err
 	}
 	n := d.node(yaml.SequenceNode, TagSeq, "")
 	d.pos++ // [
@@ -292,7 +330,12 @@ func (d *decoder) array(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.stack = append(d.stack, v)
+		if d.build {
+			d.stack = append(d.stack, v)
+		}
+		if depth == 1 {
+			d.items++
+		}
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, d.errorf("unexpected end of input in an array")
@@ -303,7 +346,9 @@ func (d *decoder) array(depth int) (*yaml.Node, error) {
 			d.skipSpace()
 		case ']':
 			d.pos++
-			n.Content = d.content(mark)
+			if d.build {
+				n.Content = d.content(mark)
+			}
 			return n, nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.describe())
@@ -312,8 +357,9 @@ func (d *decoder) array(depth int) (*yaml.Node, error) {
 }
 
 // string reads a JSON string at d.pos. Invalid UTF-8 and lone surrogates
-// become U+FFFD, as encoding/json does.
-func (d *decoder) string() (string, error) {
+// become U+FFFD, as encoding/json does. Unless keep, the string is only
+// validated, and "" returned.
+func (d *decoder) string(keep bool) (string, error) {
 	start := d.pos + 1
 	// Fast path: no escapes, the usual case for Kubernetes objects.
 	i := scanPlainASCII(d.data, start)
@@ -325,6 +371,9 @@ func (d *decoder) string() (string, error) {
 	if i < len(d.data) && d.data[i] == '"' {
 		raw := d.data[start:i]
 		d.pos = i + 1
+		if !keep {
+			return "", nil
+		}
 		if !ascii && !utf8.Valid(raw) {
 			return string([]rune(string(raw))), nil // replaces invalid bytes by U+FFFD
 		}
@@ -334,13 +383,21 @@ func (d *decoder) string() (string, error) {
 		d.pos = i
 		return "", d.errorf("control character %#02x in a string", d.data[i])
 	}
-	buf := make([]byte, 0, i-start+16)
-	buf = append(buf, d.data[start:i]...)
+	// Escapes: the string is rebuilt, or only checked (into a buffer
+	// that stays small) unless keep.
+	var buf []byte
+	if keep {
+		buf = make([]byte, 0, i-start+16)
+		buf = append(buf, d.data[start:i]...)
+	}
 	for i < len(d.data) {
 		c := d.data[i]
 		switch {
 		case c == '"':
 			d.pos = i + 1
+			if !keep {
+				return "", nil
+			}
 			if !utf8.Valid(buf) {
 				return string([]rune(string(buf))), nil
 			}
@@ -349,8 +406,11 @@ func (d *decoder) string() (string, error) {
 			d.pos = i
 			return "", d.errorf("control character %#02x in a string", c)
 		case c != '\\':
-			buf = append(buf, c)
-			i++
+			j := scanPlain(d.data, i+1)
+			if keep {
+				buf = append(buf, d.data[i:j]...)
+			}
+			i = j
 			continue
 		}
 		if i+1 >= len(d.data) {
@@ -358,6 +418,9 @@ func (d *decoder) string() (string, error) {
 		}
 		esc := d.data[i+1]
 		i += 2
+		if !keep {
+			buf = buf[:0]
+		}
 		switch esc {
 		case '"', '\\', '/':
 			buf = append(buf, esc)

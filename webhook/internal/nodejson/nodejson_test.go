@@ -166,32 +166,15 @@ func TestScannerString(t *testing.T) {
 	}
 }
 
-// TestDelimit: Delimit finds the end of valid values exactly, and of any
-// input safely (no panic, always forward).
-func TestDelimit(t *testing.T) {
+// TestSkip: Skip finds the end of valid values exactly.
+func TestSkip(t *testing.T) {
 	for _, doc := range validDocs {
 		s := NewScanner([]byte(doc))
-		raw, err := s.Delimit()
+		raw, err := s.Skip()
 		if err != nil || s.End() != nil || string(raw) != strings.TrimSpace(doc) {
-			t.Errorf("Delimit(%q) = %q, %v", doc, raw, err)
+			t.Errorf("Skip(%q) = %q, %v", doc, raw, err)
 		}
 	}
-}
-
-func FuzzDelimit(f *testing.F) {
-	for _, d := range append(validDocs, invalidDocs...) {
-		f.Add([]byte(d))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s := NewScanner(data)
-		raw, err := s.Delimit()
-		if err == nil && len(raw) == 0 {
-			t.Fatalf("Delimit(%q) read nothing without an error", data)
-		}
-		if json.Valid(data) && (err != nil || s.End() != nil) {
-			t.Fatalf("Delimit(%q) = %q, %v on valid JSON", data, raw, err)
-		}
-	})
 }
 
 // TestAppendYAML checks that config nodes, parsed from YAML, become the
@@ -314,11 +297,15 @@ func FuzzDecode(f *testing.F) {
 		if (Valid(data) == nil) != valid {
 			t.Fatalf("Valid disagrees with json.Valid (%v) for %q", valid, data)
 		}
+		s := NewScanner(data)
+		if raw, err := s.Skip(); (err == nil && s.End() == nil) != valid || (err == nil && len(raw) == 0) {
+			t.Fatalf("Skip(%q) = %q, %v; json.Valid %v", data, raw, err, valid)
+		}
 		if !valid {
 			return
 		}
-		if c, m := countNodes(n), Measure(data); c > m.Nodes || (n.Kind != yaml.ScalarNode && m.Items != len(n.Content)/itemNodes(n)) {
-			t.Fatalf("Measure(%q) = %+v; Decode built %d nodes, %d items", data, m, c, len(n.Content)/itemNodes(n))
+		if c, m := countNodes(n), Measure(data); c != m.Nodes || m.Depth != depth(n) || (n.Kind != yaml.ScalarNode && m.Items != len(n.Content)/itemNodes(n)) {
+			t.Fatalf("Measure(%q) = %+v; Decode built %d nodes, depth %d, %d items", data, m, c, depth(n), len(n.Content)/itemNodes(n))
 		}
 		out, err := Append(nil, n)
 		if err != nil {
@@ -420,18 +407,18 @@ func TestMeasure(t *testing.T) {
 		{`"a\"]["`, 1, 0, 0},
 		{`{"a":1,"b":[true,null,"x"]}`, 8, 2, 2},
 		{` [ {"a":[1,2]}, "x,y" , 3 ] `, 8, 3, 3},
-		{`[ ]`, 2, 1, 0}, // empty: one node too many
-		{`[[[[]]]]`, 5, 4, 1},
+		{`[ ]`, 1, 1, 0},
+		{`[[[[]]]]`, 4, 4, 1},
 		{`{"a":{"b":{"c":"d"}}}`, 7, 3, 1},
-		{`{"unterminated`, 2, 1, 1},
+		{`{"a":[1,{"unterminated`, 5, 3, 0}, // what Decode builds before it fails
 	} {
 		got := Measure([]byte(tc.json))
 		if got != (Shape{tc.nodes, tc.depth, tc.items}) {
 			t.Errorf("Measure(%s) = %+v, want {%d %d %d}", tc.json, got, tc.nodes, tc.depth, tc.items)
 		}
 		if tree, err := Decode([]byte(tc.json)); err == nil {
-			if n := countNodes(tree); n > got.Nodes {
-				t.Errorf("%s: Decode built %d nodes, Measure bounds them at %d", tc.json, n, got.Nodes)
+			if n := countNodes(tree); n != got.Nodes {
+				t.Errorf("%s: Decode built %d nodes, Measure counts %d", tc.json, n, got.Nodes)
 			}
 		}
 	}
@@ -443,6 +430,18 @@ func itemNodes(n *yaml.Node) int {
 		return 2
 	}
 	return 1
+}
+
+// depth is the deepest nesting of mappings and sequences in a tree.
+func depth(n *yaml.Node) int {
+	d := 0
+	for _, c := range n.Content {
+		d = max(d, depth(c))
+	}
+	if n.Kind == yaml.ScalarNode {
+		return d
+	}
+	return d + 1
 }
 
 func countNodes(n *yaml.Node) int {
