@@ -9,17 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 time="${1:-60s}"
-targets=(
-  "./transformer FuzzInject"
-  "./transformer FuzzLoadConfig"
-  "./transformer FuzzStatus"
-  "./manifest FuzzParse"
-  "./manifest FuzzJSON"
-  "./fn FuzzItemByItem"
-  "./webhook FuzzAdmit"
-  "./webhook/internal/nodejson FuzzDecode"
-  "./webhook/internal/nodejson FuzzDelimit"
-)
+# every Fuzz target of the module, found where it is declared
+mapfile -t targets < <(git grep -n -E '^func Fuzz[A-Za-z0-9_]+\(' -- '*_test.go' | sed -E 's#^(.*)/[^/]+_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]+)\(.*#./\1 \2#' | sort)
 for t in "${targets[@]}"; do
   read -r pkg name <<<"$t"
   echo "== $pkg $name ($time)"
