@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
 )
 
@@ -281,14 +282,7 @@ func escape(key string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
 }
 
-func lookup(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return deref(m.Content[i+1])
-		}
-	}
-	return nil
-}
+func lookup(m *yaml.Node, key string) *yaml.Node { return deref(yamltree.Get(m, key)) }
 
 func deref(n *yaml.Node) *yaml.Node {
 	if n == nil || (n.Kind != yaml.AliasNode && n.Kind != yaml.DocumentNode) {
