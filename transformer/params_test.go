@@ -128,7 +128,7 @@ func TestParamValueRefusals(t *testing.T) {
 // An integer written into an integer field is a number; into a string
 // field (an env var's value), a quoted string.
 func TestParamIntegerFields(t *testing.T) {
-	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
+	_, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: p}
 spec:
@@ -150,7 +150,7 @@ spec:
 	if err == nil || !strings.Contains(err.Error(), `"80" is below the minimum`) {
 		t.Fatalf("a default outside its bounds: got %v", err)
 	}
-	cfg, err = LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
+	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: p}
 spec:
