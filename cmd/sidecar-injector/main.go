@@ -27,6 +27,7 @@ var commands = map[string]command{
 	"uninject": {"remove sidecars that inject added", func(args []string, in io.Reader, out, errw io.Writer) int {
 		return runTransform("uninject", args, in, out, errw)
 	}},
+	"policy": {"print admission policies that inject with no server (Kubernetes 1.36)", runPolicy},
 	"version": {"print the version", func(_ []string, _ io.Reader, out, _ io.Writer) int {
 		fmt.Fprintln(out, version)
 		return 0
