@@ -278,6 +278,7 @@ func (g *gen) variables() ([]admissionv1.Variable, error) {
 	if cfg.Policy == transformer.PolicyEnabled {
 		unasked = strList(defaults)
 	}
+	use := fmt.Sprintf(`; use "true", "false" or set names (%s)`, strings.Join(cfg.SetNames(), ", "))
 	onTrue := `""`
 	if len(defaults) == 0 {
 		onTrue = str(`"true" asks for the default sets, but no set has default: true`) + " + " + str(use)
@@ -286,7 +287,6 @@ func (g *gen) variables() ([]admissionv1.Variable, error) {
 	if cfg.HelmHooks == transformer.HooksSkip {
 		hook = fmt.Sprintf("%s in variables.ann", str(transformer.HelmHookAnnotation))
 	}
-	use := fmt.Sprintf(`; use "true", "false" or set names (%s)`, strings.Join(cfg.SetNames(), ", "))
 	vars := []admissionv1.Variable{
 		{Name: "ann", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
 		{Name: "labels", Expression: "has(object.metadata.labels) ? object.metadata.labels : {}"},
