@@ -34,6 +34,7 @@ var podGVK = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
 // evaluator is a compiled pair of policies.
 type evaluator struct {
 	patcher   patch.Patcher
+	compiler  *plugincel.CompositedCompiler // the patcher's: its variables need a context of it
 	validator validating.Validator
 	scheme    *runtime.Scheme
 }
@@ -56,7 +57,7 @@ func compile(t testing.TB, p *policy.Policies) *evaluator {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compiler.CompileAndStoreVariables(variables(p.Mutating.Spec.Variables), opts, mode)
+		storeVariables(t, compiler, p.Mutating.Spec.Variables, opts, mode)
 		patchOpts := opts
 		patchOpts.HasPatchTypes = true
 		m := p.Mutating.Spec.Mutations[0]
@@ -64,13 +65,13 @@ func compile(t testing.TB, p *policy.Policies) *evaluator {
 		if errs := ev.CompilationErrors(); len(errs) > 0 {
 			t.Fatalf("compiling the MutatingAdmissionPolicy (%v): %v", mode, errors.Join(errs...))
 		}
-		e.patcher = patch.NewJSONPatcher(ev)
+		e.patcher, e.compiler = patch.NewJSONPatcher(ev), compiler
 
 		vcompiler, err := plugincel.NewCompositedCompiler(envSet())
 		if err != nil {
 			t.Fatal(err)
 		}
-		vcompiler.CompileAndStoreVariables(variables(p.Validating.Spec.Variables), opts, mode)
+		storeVariables(t, vcompiler, p.Validating.Spec.Variables, opts, mode)
 		var conds, msgs []plugincel.ExpressionAccessor
 		for _, v := range p.Validating.Spec.Validations {
 			conds = append(conds, &validating.ValidationCondition{Expression: v.Expression, Message: v.Message, Reason: v.Reason})
@@ -87,17 +88,21 @@ func compile(t testing.TB, p *policy.Policies) *evaluator {
 				t.Fatalf("compiling the ValidatingAdmissionPolicy (%v): %v", mode, errors.Join(errs...))
 			}
 		}
-		e.validator = validating.NewValidator(condEval, nil, nil, msgEval, p.Validating.Spec.FailurePolicy, nil)
+		audit := vcompiler.CompileCondition(nil, opts, mode)
+		e.validator = validating.NewValidator(condEval, nil, audit, msgEval, p.Validating.Spec.FailurePolicy, nil)
 	}
 	return e
 }
 
-func variables(vs []admissionv1.Variable) []plugincel.NamedExpressionAccessor {
-	out := make([]plugincel.NamedExpressionAccessor, len(vs))
-	for i, v := range vs {
-		out[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
+// storeVariables compiles the variables, failing the test on an error
+// (the API server reports it only when a pod comes).
+func storeVariables(t testing.TB, c *plugincel.CompositedCompiler, vs []admissionv1.Variable, opts plugincel.OptionalVariableDeclarations, mode environment.Type) {
+	t.Helper()
+	for _, v := range vs {
+		if r := c.CompileAndStoreVariable(&validating.Variable{Name: v.Name, Expression: v.Expression}, opts, mode); r.Error != nil {
+			t.Fatalf("variable %s (%v): %v\n%s", v.Name, mode, r.Error, v.Expression)
+		}
 	}
-	return out
 }
 
 func (e *evaluator) attrs(pod *corev1.Pod) *admission.VersionedAttributes {
@@ -115,7 +120,7 @@ func (e *evaluator) admit(t testing.TB, pod *corev1.Pod) (*corev1.Pod, []string,
 		ObjectInterfaces:    admission.NewObjectInterfacesFromScheme(e.scheme),
 		OptionalVariables:   plugincel.OptionalVariableBindings{},
 	}
-	obj, err := e.patcher.Patch(context.Background(), r, celconfig.RuntimeCELCostBudget)
+	obj, err := e.patcher.Patch(e.compiler.CreateContext(context.Background()), r, celconfig.RuntimeCELCostBudget)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mutating policy: %w", err)
 	}

@@ -290,9 +290,6 @@ func (g *gen) variables() ([]admissionv1.Variable, error) {
 	vars := []admissionv1.Variable{
 		{Name: "ann", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
 		{Name: "labels", Expression: "has(object.metadata.labels) ? object.metadata.labels : {}"},
-		// a pod with a status is left alone: made from a template injected
-		// at build time, or injected already
-		{Name: "injected", Expression: fmt.Sprintf("%s in variables.ann", statusKey)},
 		{Name: "asked", Expression: fmt.Sprintf("%s in variables.ann", injectKey)},
 		{Name: "request", Expression: fmt.Sprintf(`variables.asked ? variables.ann[%s].trim() : ""`, injectKey)},
 		{Name: "word", Expression: "variables.request.lowerAscii()"},
@@ -318,6 +315,12 @@ variables.names.exists(n, !(n in %[4]s)) ? "unknown sidecar set \"" + variables.
 		{Name: "podContainers", Expression: "object.spec.containers.map(c, c.name) + (has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.name) : [])"},
 		{Name: "podVolumes", Expression: "has(object.spec.volumes) ? object.spec.volumes.map(v, v.name) : []"},
 		{Name: "podSecrets", Expression: `has(object.spec.imagePullSecrets) ? object.spec.imagePullSecrets.map(s, has(s.name) ? s.name : "") : []`},
+		// A pod with a status is left alone: made from a template injected
+		// at build time, or injected already. The seeds' tutorial wrote
+		// "injected": believed only if the pod holds the sets' containers.
+		{Name: "injected", Expression: fmt.Sprintf(`%[1]s in variables.ann && (variables.ann[%[1]s] != %[2]s ||
+  (variables.sets.exists(s, size(%[3]s[s]) > 0) && variables.sets.all(s, %[3]s[s].all(n, n in variables.podContainers))))`,
+			statusKey, str("injected"), g.containerNames())},
 		{Name: "problems", Expression: g.problems()},
 		{Name: "inject", Expression: `!variables.injected && variables.badRequest == "" && size(variables.sets) > 0 && size(variables.problems) == 0`},
 	}
@@ -325,9 +328,27 @@ variables.names.exists(n, !(n in %[4]s)) ? "unknown sidecar set \"" + variables.
 	if err != nil {
 		return nil, err
 	}
-	vars = append(vars, lists...)
+	for _, v := range lists {
+		if v.Name == "addAnnotations" || v.Name == "addLabels" {
+			vars = append(vars, v)
+		}
+	}
 	vars = append(vars, g.statusVariables()...)
 	return vars, nil
+}
+
+// containerNames is a CEL map from each set to its containers' and init
+// containers' names.
+func (g *gen) containerNames() string {
+	var entries []string
+	for _, s := range g.sets {
+		var names []string
+		for _, c := range slices.Concat(s.Containers, s.InitContainers) {
+			names = append(names, name(c, "name"))
+		}
+		entries = append(entries, str(s.Name)+": "+strList(names))
+	}
+	return "{" + strings.Join(entries, ", ") + "}"
 }
 
 // problems lists, in CEL, why the pod cannot be injected as the engine
@@ -667,6 +688,22 @@ func (g *gen) prefixes() string {
 // the status last.
 func (g *gen) patch() (string, error) {
 	statusPath := "/metadata/annotations/" + escapeKey(g.cfg.StatusAnnotation())
+	lists, err := g.itemLists()
+	if err != nil {
+		return "", err
+	}
+	// Object literals are known only to the patch expression, not to
+	// variables: the typed lists are written where they are used.
+	var subst []string
+	for _, v := range lists {
+		if v.Name != "addAnnotations" && v.Name != "addLabels" {
+			subst = append(subst, "variables."+v.Name+".", "("+v.Expression+").", "variables."+v.Name+"[", "("+v.Expression+")[", "variables."+v.Name+")", "("+v.Expression+"))")
+		}
+	}
+	return strings.NewReplacer(subst...).Replace(patchTemplate(statusPath)), nil
+}
+
+func patchTemplate(statusPath string) string {
 	return `!variables.inject ? [] :
 (size(variables.initFirst) + size(variables.initLast) == 0 || has(object.spec.initContainers) ? [] : [JSONPatch{op: "add", path: "/spec/initContainers", value: []}]) +
 lists.range(size(variables.initFirst)).map(i, JSONPatch{op: "add", path: "/spec/initContainers/" + string(i), value: variables.initFirst[i]}) +
@@ -686,7 +723,7 @@ variables.secrets.map(s, JSONPatch{op: "add", path: "/spec/imagePullSecrets/-", 
 variables.addLabels.map(kv, JSONPatch{op: "add", path: "/metadata/labels/" + kv[0], value: kv[1]}) +
 (has(object.metadata.annotations) ? [] : [JSONPatch{op: "add", path: "/metadata/annotations", value: {}}]) +
 variables.addAnnotations.map(kv, JSONPatch{op: "add", path: "/metadata/annotations/" + kv[0], value: kv[1]}) +
-[JSONPatch{op: "add", path: ` + str(statusPath) + `, value: variables.status}]`, nil
+[JSONPatch{op: "add", path: ` + str(statusPath) + `, value: variables.status}]`
 }
 
 // validations reject what the engine rejects, what the policy cannot
@@ -696,7 +733,7 @@ func (g *gen) validations() []admissionv1.Validation {
 	out := []admissionv1.Validation{
 		{
 			Expression:        `variables.badRequest == ""`,
-			MessageExpression: fmt.Sprintf(`"sidecar-injector: metadata.annotations[%s]: " + variables.badRequest`, jsonString(key)),
+			MessageExpression: str("sidecar-injector: metadata.annotations["+jsonString(key)+"]: ") + " + variables.badRequest",
 			Reason:            ptr(metav1.StatusReasonInvalid),
 		},
 		{
