@@ -324,15 +324,11 @@ variables.names.exists(n, !(n in %[4]s)) ? "unknown sidecar set \"" + variables.
 		{Name: "problems", Expression: g.problems()},
 		{Name: "inject", Expression: `!variables.injected && variables.badRequest == "" && size(variables.sets) > 0 && size(variables.problems) == 0`},
 	}
-	lists, err := g.itemLists()
+	lists, _, err := g.itemLists()
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range lists {
-		if v.Name == "addAnnotations" || v.Name == "addLabels" {
-			vars = append(vars, v)
-		}
-	}
+	vars = append(vars, lists...)
 	vars = append(vars, g.statusVariables()...)
 	return vars, nil
 }
@@ -443,10 +439,21 @@ func seq(n *yaml.Node, key string) []*yaml.Node {
 	return v.YNode().Content
 }
 
-// itemLists are the items to add, in the engine's order, as typed CEL
-// object literals, each kept only if its set is injected.
-func (g *gen) itemLists() ([]admissionv1.Variable, error) {
-	var initFirst, initLast, containers, volumes, secrets, env, mounts, annotations, labels []string
+// typedList is a list of items to add, in the engine's order, as typed
+// CEL object literals (known only to the patch expression), and for each
+// the condition to add it (a variable: variables know no Object types).
+type typedList struct{ items, conds []string }
+
+func (l *typedList) add(cond, item string) {
+	l.items = append(l.items, item)
+	l.conds = append(l.conds, cond)
+}
+
+// itemLists are the items to add, each with the condition that its set is
+// injected (and, for a shared item, that no earlier set adding it is).
+func (g *gen) itemLists() (vars []admissionv1.Variable, lists map[string]*typedList, err error) {
+	var initFirst, initLast, containers, volumes, secrets, env, mounts typedList
+	var annotations, labels []string
 	guarded := func(dst *[]string, cond, item string) {
 		*dst = append(*dst, fmt.Sprintf("(%s ? [%s] : [])", cond, item))
 	}
@@ -460,41 +467,41 @@ func (g *gen) itemLists() ([]admissionv1.Variable, error) {
 		for j, c := range s.InitContainers {
 			lit, err := literal(c, "Object.spec.initContainers", fmt.Sprintf("%s.initContainers[%d]", field, j))
 			if err != nil {
-				return nil, g.wrap(err)
+				return nil, nil, g.wrap(err)
 			}
-			guarded(init, sel, lit)
+			init.add(sel, lit)
 		}
 		for j, c := range s.ContainersIn(false) {
 			f := fmt.Sprintf("%s.containers[%d]", field, j)
 			if s.Native {
 				lit, err := literal(c, "Object.spec.initContainers", f)
 				if err != nil {
-					return nil, g.wrap(err)
+					return nil, nil, g.wrap(err)
 				}
-				guarded(init, sel, lit)
+				init.add(sel, lit)
 				continue
 			}
 			lit, err := literal(c, "Object.spec.containers", f)
 			if err != nil {
-				return nil, g.wrap(err)
+				return nil, nil, g.wrap(err)
 			}
 			cond := sel
 			if s.CompletionNative(true) {
 				cond += " && !variables.completion"
 			}
-			guarded(&containers, cond, lit)
+			containers.add(cond, lit)
 		}
 		if s.CompletionNative(true) {
 			for j, c := range s.ContainersIn(true) {
 				lit, err := literal(c, "Object.spec.initContainers", fmt.Sprintf("%s.containers[%d]", field, j))
 				if err != nil {
-					return nil, g.wrap(err)
+					return nil, nil, g.wrap(err)
 				}
-				guarded(init, sel+" && variables.completion", lit)
+				init.add(sel+" && variables.completion", lit)
 			}
 		}
 		named := []struct {
-			dst      *[]string
+			dst      *typedList
 			items    []*yaml.Node
 			kind     string
 			key      string
@@ -513,13 +520,13 @@ func (g *gen) itemLists() ([]admissionv1.Variable, error) {
 				n := name(it, l.key)
 				lit, err := literal(it, l.typeName, fmt.Sprintf("%s.%s[%d]", field, l.list, j))
 				if err != nil {
-					return nil, g.wrap(err)
+					return nil, nil, g.wrap(err)
 				}
 				cond := g.firstSelected(s.Name, g.definers[l.kind][n])
 				if l.extra != nil {
 					cond += l.extra(n)
 				}
-				guarded(l.dst, cond, lit)
+				l.dst.add(cond, lit)
 			}
 		}
 		for _, kv := range s.Annotations {
@@ -537,17 +544,21 @@ func (g *gen) itemLists() ([]admissionv1.Variable, error) {
 		}
 		return strings.Join(parts, " +\n")
 	}
-	return []admissionv1.Variable{
-		{Name: "initFirst", Expression: concat(initFirst)},
-		{Name: "initLast", Expression: concat(initLast)},
-		{Name: "containers", Expression: concat(containers)},
-		{Name: "volumes", Expression: concat(volumes)},
-		{Name: "secrets", Expression: concat(secrets)},
-		{Name: "env", Expression: concat(env)},
-		{Name: "mounts", Expression: concat(mounts)},
-		{Name: "addAnnotations", Expression: concat(annotations)},
-		{Name: "addLabels", Expression: concat(labels)},
-	}, nil
+	keep := func(l *typedList) string {
+		if len(l.conds) == 0 {
+			return "[]"
+		}
+		return "[\n" + strings.Join(l.conds, ",\n") + "\n]"
+	}
+	lists = map[string]*typedList{"InitFirst": &initFirst, "InitLast": &initLast, "Containers": &containers, "Volumes": &volumes,
+		"Secrets": &secrets, "Env": &env, "Mounts": &mounts}
+	for _, n := range []string{"InitFirst", "InitLast", "Containers", "Volumes", "Secrets", "Env", "Mounts"} {
+		vars = append(vars, admissionv1.Variable{Name: "keep" + n, Expression: keep(lists[n])})
+	}
+	vars = append(vars,
+		admissionv1.Variable{Name: "addAnnotations", Expression: concat(annotations)},
+		admissionv1.Variable{Name: "addLabels", Expression: concat(labels)})
+	return vars, lists, nil
 }
 
 func (g *gen) wrap(err error) error {
@@ -687,43 +698,39 @@ func (g *gen) prefixes() string {
 // patch is the JSON patch expression: the items, then the annotations,
 // the status last.
 func (g *gen) patch() (string, error) {
-	statusPath := "/metadata/annotations/" + escapeKey(g.cfg.StatusAnnotation())
-	lists, err := g.itemLists()
+	_, lists, err := g.itemLists()
 	if err != nil {
 		return "", err
 	}
-	// Object literals are known only to the patch expression, not to
-	// variables: the typed lists are written where they are used.
-	var subst []string
-	for _, v := range lists {
-		if v.Name != "addAnnotations" && v.Name != "addLabels" {
-			subst = append(subst, "variables."+v.Name+".", "("+v.Expression+").", "variables."+v.Name+"[", "("+v.Expression+")[", "variables."+v.Name+")", "("+v.Expression+"))")
+	items := func(n string) string {
+		if len(lists[n].items) == 0 {
+			return "[]"
 		}
+		return "[\n  " + strings.Join(lists[n].items, ",\n  ") + "\n]"
 	}
-	return strings.NewReplacer(subst...).Replace(patchTemplate(statusPath)), nil
-}
-
-func patchTemplate(statusPath string) string {
+	kept := func(n string) string { return "variables.keep" + n + ".exists(k, k)" }
+	// each item is written once: the first transformList keeps the items
+	// whose condition holds, the second (if any) makes the operations
 	return `!variables.inject ? [] :
-(size(variables.initFirst) + size(variables.initLast) == 0 || has(object.spec.initContainers) ? [] : [JSONPatch{op: "add", path: "/spec/initContainers", value: []}]) +
-lists.range(size(variables.initFirst)).map(i, JSONPatch{op: "add", path: "/spec/initContainers/" + string(i), value: variables.initFirst[i]}) +
-variables.initLast.map(c, JSONPatch{op: "add", path: "/spec/initContainers/-", value: c}) +
-variables.containers.map(c, JSONPatch{op: "add", path: "/spec/containers/-", value: c}) +
-(size(variables.volumes) == 0 || has(object.spec.volumes) ? [] : [JSONPatch{op: "add", path: "/spec/volumes", value: []}]) +
-variables.volumes.map(v, JSONPatch{op: "add", path: "/spec/volumes/-", value: v}) +
-(size(variables.secrets) == 0 || has(object.spec.imagePullSecrets) ? [] : [JSONPatch{op: "add", path: "/spec/imagePullSecrets", value: []}]) +
-variables.secrets.map(s, JSONPatch{op: "add", path: "/spec/imagePullSecrets/-", value: s}) +
-(size(variables.env) == 0 ? [] : lists.range(size(object.spec.containers)).map(i,
-  (has(object.spec.containers[i].env) ? [] : [JSONPatch{op: "add", path: "/spec/containers/" + string(i) + "/env", value: []}]) +
-  variables.env.map(e, JSONPatch{op: "add", path: "/spec/containers/" + string(i) + "/env/-", value: e})).flatten()) +
-(size(variables.mounts) == 0 ? [] : lists.range(size(object.spec.containers)).map(i,
-  (has(object.spec.containers[i].volumeMounts) ? [] : [JSONPatch{op: "add", path: "/spec/containers/" + string(i) + "/volumeMounts", value: []}]) +
-  variables.mounts.map(m, JSONPatch{op: "add", path: "/spec/containers/" + string(i) + "/volumeMounts/-", value: m})).flatten()) +
+((` + kept("InitFirst") + ` || ` + kept("InitLast") + `) && !has(object.spec.initContainers) ? [JSONPatch{op: "add", path: "/spec/initContainers", value: []}] : []) +
+` + items("InitFirst") + `.transformList(i, c, variables.keepInitFirst[i], c).transformList(i, c, JSONPatch{op: "add", path: "/spec/initContainers/" + string(i), value: c}) +
+` + items("InitLast") + `.transformList(i, c, variables.keepInitLast[i], JSONPatch{op: "add", path: "/spec/initContainers/-", value: c}) +
+` + items("Containers") + `.transformList(i, c, variables.keepContainers[i], JSONPatch{op: "add", path: "/spec/containers/-", value: c}) +
+(` + kept("Volumes") + ` && !has(object.spec.volumes) ? [JSONPatch{op: "add", path: "/spec/volumes", value: []}] : []) +
+` + items("Volumes") + `.transformList(i, v, variables.keepVolumes[i], JSONPatch{op: "add", path: "/spec/volumes/-", value: v}) +
+(` + kept("Secrets") + ` && !has(object.spec.imagePullSecrets) ? [JSONPatch{op: "add", path: "/spec/imagePullSecrets", value: []}] : []) +
+` + items("Secrets") + `.transformList(i, s, variables.keepSecrets[i], JSONPatch{op: "add", path: "/spec/imagePullSecrets/-", value: s}) +
+(!` + kept("Env") + ` ? [] : lists.range(size(object.spec.containers)).map(c,
+  (has(object.spec.containers[c].env) ? [] : [JSONPatch{op: "add", path: "/spec/containers/" + string(c) + "/env", value: []}]) +
+  ` + items("Env") + `.transformList(i, e, variables.keepEnv[i], JSONPatch{op: "add", path: "/spec/containers/" + string(c) + "/env/-", value: e})).flatten()) +
+(!` + kept("Mounts") + ` ? [] : lists.range(size(object.spec.containers)).map(c,
+  (has(object.spec.containers[c].volumeMounts) ? [] : [JSONPatch{op: "add", path: "/spec/containers/" + string(c) + "/volumeMounts", value: []}]) +
+  ` + items("Mounts") + `.transformList(i, m, variables.keepMounts[i], JSONPatch{op: "add", path: "/spec/containers/" + string(c) + "/volumeMounts/-", value: m})).flatten()) +
 (size(variables.addLabels) == 0 || has(object.metadata.labels) ? [] : [JSONPatch{op: "add", path: "/metadata/labels", value: {}}]) +
 variables.addLabels.map(kv, JSONPatch{op: "add", path: "/metadata/labels/" + kv[0], value: kv[1]}) +
 (has(object.metadata.annotations) ? [] : [JSONPatch{op: "add", path: "/metadata/annotations", value: {}}]) +
 variables.addAnnotations.map(kv, JSONPatch{op: "add", path: "/metadata/annotations/" + kv[0], value: kv[1]}) +
-[JSONPatch{op: "add", path: ` + str(statusPath) + `, value: variables.status}]`
+[JSONPatch{op: "add", path: ` + str("/metadata/annotations/"+escapeKey(g.cfg.StatusAnnotation())) + `, value: variables.status}]`, nil
 }
 
 // validations reject what the engine rejects, what the policy cannot
