@@ -248,7 +248,7 @@ func (c *whCluster) testGoldenEqual(t *testing.T) {
 			default:
 				a, b := stored(fromPolicy), stored(fromWebhook)
 				if !apiequality.Semantic.DeepEqual(a, b) {
-					t.Errorf("%s: stored pods differ\nthrough the policy:\n%s\nthrough the webhook:\n%s", what, jsonOf(t, a), jsonOf(t, b))
+					t.Errorf("%s: stored pods differ\nthrough the policy:\n%s\nthrough the webhook:\n%s", what, podJSON(t, a), podJSON(t, b))
 				} else {
 					equal++
 				}
@@ -311,7 +311,7 @@ func stored(p *corev1.Pod) *corev1.Pod {
 	return p
 }
 
-func jsonOf(t *testing.T, v any) string {
+func podJSON(t *testing.T, v any) string {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -441,3 +441,32 @@ func randomPod(rng *rand.Rand, cfg *transformer.Config, i int) *corev1.Pod {
 	}
 	return p
 }
+
+// TestExample: the example's pod gets the proxy from its policy, as from
+// the engine.
+func TestExample(t *testing.T) {
+	dir := filepath.Join(golden.Root(), "examples", "policy")
+	text, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := transformer.LoadConfig(text, "config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Generate(cfg, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	podText, err := os.ReadFile(filepath.Join(dir, "pod.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := podsOf(t, podText)
+	if len(pods) != 1 {
+		t.Fatalf("pod.yaml holds %d pods", len(pods))
+	}
+	if o := compare(t, "examples/policy/pod.yaml", cfg, compile(t, p), pods[0]); o != equalInjected {
+		t.Errorf("outcome %d, want injected", o)
+	}
+}
