@@ -327,7 +327,7 @@ spec:
 // what they already hold, how they run), get the same from the policies as
 // from the engine.
 func TestGeneratedPods(t *testing.T) {
-	n := 400
+	n := 250
 	if testing.Short() {
 		n = 60
 	}
