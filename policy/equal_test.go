@@ -391,6 +391,9 @@ func randomPod(rng *rand.Rand, cfg *transformer.Config, i int) *corev1.Pod {
 	if rng.IntN(8) == 0 {
 		ann[transformer.HelmHookAnnotation] = "pre-install"
 	}
+	if rng.IntN(10) == 0 { // the seeds' tutorial's status
+		ann[cfg.StatusAnnotation()] = "injected"
+	}
 	if rng.IntN(6) == 0 {
 		ann["prometheus.io/scrape"] = pick(rng, "true", "false")
 	}

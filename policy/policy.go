@@ -321,6 +321,10 @@ variables.names.exists(n, !(n in %[4]s)) ? "unknown sidecar set \"" + variables.
 		{Name: "injected", Expression: fmt.Sprintf(`%[1]s in variables.ann && (variables.ann[%[1]s] != %[2]s ||
   (variables.sets.exists(s, size(%[3]s[s]) > 0) && variables.sets.all(s, %[3]s[s].all(n, n in variables.podContainers))))`,
 			statusKey, str("injected"), g.containerNames())},
+		// the tutorial's status on a pod that gets no set: the engine
+		// removes it (it is not true of the pod)
+		{Name: "voidLegacy", Expression: fmt.Sprintf(`!variables.injected && %[1]s in variables.ann && variables.ann[%[1]s] == %[2]s && variables.badRequest == "" && size(variables.sets) == 0`,
+			statusKey, str("injected"))},
 		{Name: "problems", Expression: g.problems()},
 		{Name: "inject", Expression: `!variables.injected && variables.badRequest == "" && size(variables.sets) > 0 && size(variables.problems) == 0`},
 	}
@@ -711,7 +715,8 @@ func (g *gen) patch() (string, error) {
 	kept := func(n string) string { return "variables.keep" + n + ".exists(k, k)" }
 	// each item is written once: the first transformList keeps the items
 	// whose condition holds, the second (if any) makes the operations
-	return `!variables.inject ? [] :
+	return `variables.voidLegacy ? [JSONPatch{op: "remove", path: ` + str("/metadata/annotations/"+escapeKey(g.cfg.StatusAnnotation())) + `}] :
+!variables.inject ? [] :
 ((` + kept("InitFirst") + ` || ` + kept("InitLast") + `) && !has(object.spec.initContainers) ? [JSONPatch{op: "add", path: "/spec/initContainers", value: []}] : []) +
 ` + items("InitFirst") + `.transformList(i, c, variables.keepInitFirst[i], c).transformList(i, c, JSONPatch{op: "add", path: "/spec/initContainers/" + string(i), value: c}) +
 ` + items("InitLast") + `.transformList(i, c, variables.keepInitLast[i], JSONPatch{op: "add", path: "/spec/initContainers/-", value: c}) +
@@ -777,7 +782,9 @@ func (g *gen) validations() []admissionv1.Validation {
 			continue // a set of env, mounts or metadata only: nothing to tell it by
 		}
 		out = append(out, admissionv1.Validation{
-			Expression: fmt.Sprintf("!variables.injected || !(%s in variables.sets) || (%s)", str(s.Name), strings.Join(conds, " && ")),
+			// the tutorial's status, believed, is not checked further (as the engine does)
+			Expression: fmt.Sprintf("!variables.injected || variables.ann[%s] == %s || !(%s in variables.sets) || (%s)",
+				str(g.cfg.StatusAnnotation()), str("injected"), str(s.Name), strings.Join(conds, " && ")),
 			Message: fmt.Sprintf("sidecar-injector: the pod carries %s but lacks the required set %q (its containers, with the configured images): "+
 				"the policy does not re-inject; remove the annotation or inject again with the current config", g.cfg.StatusAnnotation(), s.Name),
 			Reason: ptr(metav1.StatusReasonForbidden),
