@@ -16,7 +16,9 @@ import (
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
+	"github.com/sidecar-injector/sidecar-injector/policy"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
+	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -124,8 +126,11 @@ func process(rl *ResourceList) kptfn.Results {
 	if err != nil {
 		return configResults(err, rl.FunctionConfig)
 	}
-	if cfg.FunctionMode == transformer.FunctionValidate {
+	switch cfg.FunctionMode {
+	case transformer.FunctionValidate:
 		return validate(rl, cfg)
+	case transformer.FunctionPolicy:
+		return generatePolicy(rl, cfg)
 	}
 	in := &transformer.Injector{Config: cfg}
 	_, err = in.Filter(rl.Items)
@@ -218,4 +223,32 @@ func configResult(err error, fc *yaml.RNode) *kptfn.Result {
 		fillRef(r, fc, nil)
 	}
 	return r
+}
+
+// generatePolicy is the function as a generator (functionMode: policy):
+// it changes no item and appends the admission policies that inject at
+// runtime with no server (docs/policy.md), rendered from the same config.
+func generatePolicy(rl *ResourceList, cfg *transformer.Config) kptfn.Results {
+	p, err := policy.Generate(cfg, policy.Options{})
+	if err != nil {
+		r := configResult(err, rl.FunctionConfig)
+		if pe, ok := err.(*policy.Error); ok {
+			r.Field = &kptfn.Field{Path: pe.Field}
+		}
+		return kptfn.Results{r}
+	}
+	text, err := p.YAML()
+	if err != nil {
+		return kptfn.Results{{Severity: kptfn.Error, Message: err.Error()}}
+	}
+	nodes, err := kio.FromBytes(text)
+	if err != nil {
+		return kptfn.Results{{Severity: kptfn.Error, Message: err.Error()}}
+	}
+	var out kptfn.Results
+	for _, n := range nodes {
+		rl.Items = append(rl.Items, n)
+		out = append(out, &kptfn.Result{Severity: kptfn.Info, Message: "generated " + n.GetKind() + " " + n.GetName()})
+	}
+	return out
 }

@@ -40,6 +40,9 @@ func (l *layout) run(documentLimit int, stdout io.Writer) (problems kptfn.Result
 	if failed {
 		problems = configResults(err, rl.FunctionConfig)
 	}
+	if cfg != nil && cfg.FunctionMode == transformer.FunctionPolicy {
+		return nil, false, errNotLayout // a generator: its input is small, read whole (generatePolicy)
+	}
 	in := &transformer.Injector{Config: cfg}
 	validating := cfg != nil && cfg.FunctionMode == transformer.FunctionValidate
 	for i := range l.len() {

@@ -37,6 +37,7 @@ type FunctionMode string
 const (
 	FunctionInject   FunctionMode = "inject"
 	FunctionValidate FunctionMode = "validate" // change nothing; an error per workload inject would change
+	FunctionPolicy   FunctionMode = "policy"   // change nothing; add the admission policies (package policy)
 )
 
 // nativeMinor is the first Kubernetes 1.x that serves native sidecars
@@ -99,8 +100,8 @@ func (p *configParser) validateCompletion() {
 		c.kube = v
 	}
 	c.FunctionMode = FunctionMode(orDefault(string(c.FunctionMode), string(FunctionInject)))
-	if c.FunctionMode != FunctionInject && c.FunctionMode != FunctionValidate {
-		p.errorf(p.settings+"functionMode", "expected %q or %q, got %q", FunctionInject, FunctionValidate, c.FunctionMode)
+	if c.FunctionMode != FunctionInject && c.FunctionMode != FunctionValidate && c.FunctionMode != FunctionPolicy {
+		p.errorf(p.settings+"functionMode", "expected %q, %q or %q, got %q", FunctionInject, FunctionValidate, FunctionPolicy, c.FunctionMode)
 	}
 	for i, s := range c.Sets {
 		field := p.setFields[i]

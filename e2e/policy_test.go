@@ -1,0 +1,437 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sidecar-injector/sidecar-injector/transformer"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// The policies `sidecar-injector policy` prints, on a real kube-apiserver
+// 1.36 (MutatingAdmissionPolicy is GA there: served, and its admission
+// plugin on, with no flag), against the webhook on the same server: every
+// pod of the golden corpus, and the pod template of every workload as a
+// Pod, is created once through each, and the stored pods must be equal.
+
+// policyUnsupported are the golden cases whose config `policy` refuses,
+// and why (docs/policy.md). The test fails if the list is stale.
+var policyUnsupported = map[string]string{
+	"conflict-replace": "onConflict: replace",
+	"conflict-skip":    "onConflict: skip",
+	"position-first":   "a set puts containers first (default-container's fingerprint)",
+}
+
+func startCluster(t *testing.T) *whCluster {
+	t.Helper()
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); assets == "" || err != nil {
+			t.Fatalf("%s not in KUBEBUILDER_ASSETS=%q: run hack/install-envtest.sh", bin, assets)
+		}
+	}
+	env := &envtest.Environment{BinaryAssetsDirectory: assets, ControlPlaneStopTimeout: 30 * time.Second}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting kube-apiserver and etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stopping the control plane: %v", err)
+		}
+	})
+	c := &whCluster{warnings: &whWarnings{}}
+	c.cfg = rest.CopyConfig(cfg)
+	c.cfg.WarningHandler = c.warnings
+	if c.cs, err = kubernetes.NewForConfig(c.cfg); err != nil {
+		t.Fatal(err)
+	}
+	c.certDir = t.TempDir()
+	if c.caBundle, err = base64.StdEncoding.DecodeString(c.makeCerts(t)); err != nil {
+		t.Fatal(err)
+	}
+	c.pool = x509.NewCertPool()
+	c.pool.AppendCertsFromPEM(c.caBundle)
+	return c
+}
+
+func TestPolicy(t *testing.T) {
+	c := startCluster(t)
+	t.Run("the API server serves MutatingAdmissionPolicy v1", func(t *testing.T) {
+		list, err := c.cs.Discovery().ServerResourcesForGroupVersion("admissionregistration.k8s.io/v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range list.APIResources {
+			names = append(names, r.Name)
+		}
+		for _, want := range []string{"mutatingadmissionpolicies", "mutatingadmissionpolicybindings", "validatingadmissionpolicies"} {
+			if !slices.Contains(names, want) {
+				t.Fatalf("admissionregistration.k8s.io/v1 does not serve %s (serves %v)", want, names)
+			}
+		}
+	})
+	t.Run("golden pods: the policy stores what the webhook stores", func(t *testing.T) {
+		c.testGoldenEqual(t)
+	})
+	t.Run("server-side dry run shows the injection and stores nothing", func(t *testing.T) {
+		c.testPolicyDryRun(t)
+	})
+}
+
+// applyPolicy runs `sidecar-injector policy` and creates what it prints.
+// It returns the objects' deleters, or the command's error output.
+func (c *whCluster) applyPolicy(t *testing.T, args ...string) (cleanup func(), stderr string) {
+	t.Helper()
+	out, errOut, code := run(t, root, nil, binary, append([]string{"policy"}, args...)...)
+	if code != 0 {
+		return nil, string(errOut)
+	}
+	ctx := context.Background()
+	api := c.cs.AdmissionregistrationV1()
+	var undo []func()
+	for _, doc := range bytes.Split(out, []byte("\n---\n")) {
+		var meta metav1.TypeMeta
+		if err := sigsyaml.Unmarshal(doc, &meta); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch meta.Kind {
+		case "MutatingAdmissionPolicy":
+			var o admissionregistrationv1.MutatingAdmissionPolicy
+			mustUnmarshalStrict(t, doc, &o)
+			_, err = api.MutatingAdmissionPolicies().Create(ctx, &o, metav1.CreateOptions{})
+			undo = append(undo, func() { api.MutatingAdmissionPolicies().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+		case "MutatingAdmissionPolicyBinding":
+			var o admissionregistrationv1.MutatingAdmissionPolicyBinding
+			mustUnmarshalStrict(t, doc, &o)
+			_, err = api.MutatingAdmissionPolicyBindings().Create(ctx, &o, metav1.CreateOptions{})
+			undo = append(undo, func() { api.MutatingAdmissionPolicyBindings().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+		case "ValidatingAdmissionPolicy":
+			var o admissionregistrationv1.ValidatingAdmissionPolicy
+			mustUnmarshalStrict(t, doc, &o)
+			_, err = api.ValidatingAdmissionPolicies().Create(ctx, &o, metav1.CreateOptions{})
+			undo = append(undo, func() { api.ValidatingAdmissionPolicies().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+		case "ValidatingAdmissionPolicyBinding":
+			var o admissionregistrationv1.ValidatingAdmissionPolicyBinding
+			mustUnmarshalStrict(t, doc, &o)
+			_, err = api.ValidatingAdmissionPolicyBindings().Create(ctx, &o, metav1.CreateOptions{})
+			undo = append(undo, func() { api.ValidatingAdmissionPolicyBindings().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+		default:
+			t.Fatalf("policy printed a %q", meta.Kind)
+		}
+		if err != nil {
+			t.Fatalf("creating the %s: %v", meta.Kind, err)
+		}
+	}
+	if len(undo) != 4 {
+		t.Fatalf("policy printed %d objects, want 4", len(undo))
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
+	}, ""
+}
+
+func mustUnmarshalStrict(t *testing.T, doc []byte, v any) {
+	t.Helper()
+	if err := sigsyaml.UnmarshalStrict(doc, v); err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+}
+
+func (c *whCluster) testGoldenEqual(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(root, "testdata", "cases", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal, rejected, stricter, carried := 0, 0, 0, 0
+	for i, dir := range dirs {
+		name := filepath.Base(dir)
+		if strings.HasPrefix(name, "err-") {
+			continue // not pods (one is an alias bomb)
+		}
+		cfgText, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+		if err != nil {
+			continue
+		}
+		input, err := os.ReadFile(filepath.Join(dir, "input.yaml"))
+		if err != nil {
+			continue
+		}
+		var opts struct {
+			AnnotationPrefix string `json:"annotationPrefix"`
+			Uninject         bool   `json:"uninject"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "options.yaml")); err == nil {
+			sigsyaml.Unmarshal(b, &opts)
+		}
+		if opts.Uninject {
+			continue
+		}
+		cfg, err := transformer.LoadConfig(cfgText, "config.yaml")
+		if err != nil {
+			continue // the config error cases
+		}
+		pods := e2ePods(input)
+		if len(pods) == 0 {
+			continue
+		}
+		var prefixArgs []string
+		if opts.AnnotationPrefix != "" {
+			prefixArgs = []string{"--annotation-prefix", opts.AnnotationPrefix}
+			if err := cfg.SetAnnotationPrefix(opts.AnnotationPrefix); err != nil {
+				t.Fatal(err)
+			}
+		}
+		label := fmt.Sprintf("case-%d", i)
+		cleanup, refused := c.applyPolicy(t, append([]string{"-c", filepath.Join(dir, "config.yaml"), "--name", label,
+			"--namespace-selector", "e2e-policy=" + label}, prefixArgs...)...)
+		if reason, ok := policyUnsupported[name]; ok {
+			if refused == "" {
+				cleanup()
+				t.Errorf("%s: listed as unsupported (%s), but policy accepts its config", name, reason)
+			} else {
+				t.Logf("%s: unsupported (%s): %s", name, reason, strings.TrimSpace(refused))
+			}
+			continue
+		}
+		if refused != "" {
+			t.Errorf("%s: policy refuses the config: %s", name, refused)
+			continue
+		}
+		wh := c.startWebhook(t, label, append([]string{"webhook", "--config", filepath.Join(dir, "config.yaml"),
+			"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key")}, prefixArgs...)...)
+		c.register(t, label, wh.port, admissionregistrationv1.Fail, map[string]string{"e2e-webhook": label})
+		viaPolicy := c.namespace(t, "p-"+label, map[string]string{"e2e-policy": label})
+		viaWebhook := c.namespace(t, "w-"+label, map[string]string{"e2e-webhook": label})
+		c.waitBoth(t, cfg, pods, viaPolicy, viaWebhook)
+		plain := c.namespace(t, "n-"+label, nil)
+		for _, pod := range pods {
+			what := name + "/" + pod.Name
+			fromPolicy, perr := c.create(viaPolicy, pod.DeepCopy(), false)
+			fromWebhook, werr := c.create(viaWebhook, pod.DeepCopy(), false)
+			if st, ok := pod.Annotations[cfg.StatusAnnotation()]; ok && st != "injected" &&
+				(werr != nil || perr == nil && !apiequality.Semantic.DeepEqual(stored(fromPolicy), stored(fromWebhook))) {
+				// The webhook checks the status against the pod
+				// (fingerprints); the policy cannot, and leaves the pod
+				// alone (docs/policy.md): as stored with no injector.
+				untouched, err := c.create(plain, pod.DeepCopy(), false)
+				switch {
+				case err != nil && perr != nil:
+					rejected++ // invalid as it is: the API server's own validation
+					t.Logf("%s: invalid with no injector too: %v", what, err)
+				case err != nil:
+					t.Errorf("%s: invalid with no injector (%v), yet the policy admits it", what, err)
+				case perr != nil:
+					t.Errorf("%s: carries a status; the policy rejects it: %v", what, perr)
+				case !apiequality.Semantic.DeepEqual(stored(fromPolicy), stored(untouched)):
+					t.Errorf("%s: carries a status, yet the policy changed it\nthrough the policy:\n%s\nwith no injector:\n%s", what, podJSON(t, stored(fromPolicy)), podJSON(t, stored(untouched)))
+				default:
+					carried++
+					t.Logf("%s: carries a status the webhook does not believe (%v); the policy leaves it alone (docs/policy.md)", what, werr)
+				}
+				continue
+			}
+			switch {
+			case perr != nil && werr != nil:
+				rejected++
+				t.Logf("%s: rejected by both:\n  policy:  %v\n  webhook: %v", what, perr, werr)
+			case perr != nil && strings.Contains(perr.Error(), "already exists"):
+				stricter++
+				t.Logf("%s: rejected by the policy only (an item of the same name; docs/policy.md): %v", what, perr)
+			case perr != nil:
+				t.Errorf("%s: the policy rejects the pod, the webhook admits it: %v", what, perr)
+			case werr != nil:
+				t.Errorf("%s: the webhook rejects the pod, the policy admits it: %v", what, werr)
+			default:
+				a, b := stored(fromPolicy), stored(fromWebhook)
+				if !apiequality.Semantic.DeepEqual(a, b) {
+					t.Errorf("%s: stored pods differ\nthrough the policy:\n%s\nthrough the webhook:\n%s", what, podJSON(t, a), podJSON(t, b))
+				} else {
+					equal++
+				}
+			}
+		}
+		c.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(context.Background(), "e2e-"+label, metav1.DeleteOptions{})
+		cleanup()
+		wh.stop(t)
+	}
+	t.Logf("%d pods stored equal, %d rejected by both, %d rejected by the policy only (a same-named item), %d carrying a status the webhook does not believe, left alone by the policy",
+		equal, rejected, stricter, carried)
+	if equal < 30 {
+		t.Errorf("only %d pods compared equal: the corpus was not read as expected", equal)
+	}
+}
+
+// waitBoth waits until the policy and the webhook answer for their
+// namespaces: a pod that the engine injects is injected by dry runs.
+func (c *whCluster) waitBoth(t *testing.T, cfg *transformer.Config, pods []*corev1.Pod, viaPolicy, viaWebhook string) {
+	t.Helper()
+	probe := injectedProbe(cfg, pods)
+	if probe == nil {
+		time.Sleep(2 * time.Second) // nothing to tell them by; policies take effect in well under that
+		return
+	}
+	for _, ns := range []string{viaPolicy, viaWebhook} {
+		c.waitFor(t, func() (bool, string) {
+			p, err := c.create(ns, probe.DeepCopy(), true)
+			if err != nil {
+				return false, err.Error()
+			}
+			// injected: a status, and not the one it came with
+			st, ok := p.Annotations[cfg.StatusAnnotation()]
+			return ok && st != probe.Annotations[cfg.StatusAnnotation()], fmt.Sprint(p.Annotations)
+		})
+	}
+	c.warnings.take()
+}
+
+// injectedProbe returns a pod the engine injects, or nil.
+func injectedProbe(cfg *transformer.Config, pods []*corev1.Pod) *corev1.Pod {
+	for _, p := range pods {
+		if _, ok := p.Annotations[cfg.StatusAnnotation()]; ok {
+			continue // the policy leaves a pod with a status alone, whatever the engine thinks of it
+		}
+		raw, _ := json.Marshal(p)
+		rn, err := yaml.Parse(string(raw))
+		if err != nil {
+			continue
+		}
+		r, err := (&transformer.Injector{Config: cfg, Admission: true}).Apply(rn, "")
+		if err == nil && r.Action == transformer.Injected {
+			return p
+		}
+	}
+	return nil
+}
+
+// stored is a pod with what the API server sets per object left out.
+func stored(p *corev1.Pod) *corev1.Pod {
+	p = p.DeepCopy()
+	p.Namespace, p.UID, p.ResourceVersion, p.Generation = "", "", "", 0
+	p.CreationTimestamp = metav1.Time{}
+	p.ManagedFields = nil
+	return p
+}
+
+func podJSON(t *testing.T, v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// e2ePods reads the pods of a case's input: its Pods as they are, and the
+// pod template of every workload as a Pod named after the workload.
+func e2ePods(input []byte) []*corev1.Pod {
+	nodes, err := kio.FromBytes(input)
+	if err != nil {
+		return nil
+	}
+	var pods []*corev1.Pod
+	var walk func(rn *yaml.RNode)
+	walk = func(rn *yaml.RNode) {
+		if items, _ := rn.Pipe(yaml.Lookup("items")); items != nil && strings.HasSuffix(rn.GetKind(), "List") {
+			elems, _ := items.Elements()
+			for _, it := range elems {
+				walk(it)
+			}
+			return
+		}
+		name, src := rn.GetName(), rn
+		if rn.GetKind() != "Pod" {
+			src = nil
+			for _, path := range [][]string{{"spec", "template"}, {"spec", "jobTemplate", "spec", "template"}} {
+				if src, _ = rn.Pipe(yaml.Lookup(path...)); src != nil {
+					break
+				}
+			}
+		}
+		if src == nil {
+			return
+		}
+		raw, err := src.MarshalJSON()
+		if err != nil {
+			return
+		}
+		var p corev1.Pod
+		if err := json.Unmarshal(raw, &p); err != nil || len(p.Spec.Containers) == 0 {
+			return
+		}
+		p.Namespace = ""
+		if p.Name == "" {
+			p.Name = name
+		}
+		if p.Name == "" {
+			p.GenerateName = "pod-"
+		}
+		pods = append(pods, &p)
+	}
+	for _, rn := range nodes {
+		walk(rn)
+	}
+	// names must be unique in a namespace
+	seen := map[string]int{}
+	for _, p := range pods {
+		if n := seen[p.Name]; n > 0 {
+			p.Name = fmt.Sprintf("%s-%d", p.Name, n)
+		}
+		seen[p.Name]++
+	}
+	return pods
+}
+
+func (c *whCluster) testPolicyDryRun(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte(whConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cleanup, refused := c.applyPolicy(t, "-c", cfg, "--name", "dry-run", "--namespace-selector", "e2e-policy=dry-run")
+	if refused != "" {
+		t.Fatal(refused)
+	}
+	defer cleanup()
+	ns := c.namespace(t, "policy-dry-run", map[string]string{"e2e-policy": "dry-run"})
+	pod := whPod("dry", map[string]string{"sidecar-injector.io/inject": "true"})
+	var got *corev1.Pod
+	c.waitFor(t, func() (bool, string) {
+		p, err := c.create(ns, pod.DeepCopy(), true)
+		if err != nil {
+			return false, err.Error()
+		}
+		got = p
+		return whContainer(p, "sidecar-nginx") != nil, fmt.Sprint(whContainerNames(p))
+	})
+	if _, ok := got.Annotations["sidecar-injector.io/status"]; !ok {
+		t.Errorf("the dry-run pod has no status annotation: %v", got.Annotations)
+	}
+	if _, err := c.cs.CoreV1().Pods(ns).Get(context.Background(), "dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a dry run stored the pod (get: %v)", err)
+	}
+}
