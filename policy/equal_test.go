@@ -176,6 +176,10 @@ var unsupported = map[string]string{
 	"conflict-replace": "onConflict: replace",
 	"conflict-skip":    "onConflict: skip",
 	"position-first":   "a set puts containers first (default-container's fingerprint)",
+	"params-defaults":  "a set declares parameters",
+	"params-derived":   "a set declares parameters",
+	"params-each-type": "a set declares parameters",
+	"params-upgrade":   "a set declares parameters",
 }
 
 // TestGoldenPods: every pod of the golden corpus, and the pod template of
