@@ -14,7 +14,7 @@ import (
 
 // auditConfig: the nginx proxy (default) and packet agent, with
 // runToCompletion left at its default (native).
-const auditConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var auditConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: audit}
 ` + exampleSets

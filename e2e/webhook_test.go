@@ -36,7 +36,7 @@ import (
 // built binary on 127.0.0.1, registered by clientConfig.url with the
 // caBundle that `sidecar-injector certs` prints.
 
-const whConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var whConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: sidecars
