@@ -23,7 +23,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -202,14 +201,7 @@ func TestHelmErrorsNameTemplate(t *testing.T) {
 // proxy as a native sidecar (it runs to completion).
 func TestHelmRelease(t *testing.T) {
 	cp := startControlPlane(t)
-	user, err := cp.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	user, kubeconfig := adminUser(t, cp)
 	cs, err := kubernetes.NewForConfig(user.Config())
 	if err != nil {
 		t.Fatal(err)
