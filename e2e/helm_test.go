@@ -427,19 +427,7 @@ func TestExampleHelmArgoCD(t *testing.T) {
 	helm3 := tool(t, "helm3")
 	h := newHelmSetup(t)
 	plugin := readYAML(t, filepath.Join(h.dir, "argocd", "plugin.yaml"))
-	command, err := plugin.Pipe(yaml.Lookup("spec", "generate", "command"))
-	if err != nil || command == nil {
-		t.Fatalf("plugin.yaml has no spec.generate.command: %v", err)
-	}
-	var words []string
-	for _, n := range command.Content() {
-		words = append(words, n.Value)
-	}
-	if args, _ := plugin.Pipe(yaml.Lookup("spec", "generate", "args")); args != nil {
-		for _, n := range args.Content() {
-			words = append(words, n.Value)
-		}
-	}
+	words := generateCommand(t, plugin)
 	helmDir := t.TempDir()
 	if err := os.Symlink(helm3, filepath.Join(helmDir, "helm")); err != nil {
 		t.Fatal(err)
