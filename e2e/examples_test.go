@@ -69,28 +69,35 @@ func notPackage(rel string) bool {
 	return rel == "README.md" || rel == ".krmignore" || strings.HasPrefix(rel, "expected"+string(filepath.Separator))
 }
 
-// Argo CD runs the plugin's generate command in the application's
-// directory, with the plugin sidecar's PATH: run exactly that command.
-func TestExampleArgoCD(t *testing.T) {
-	kustomize := tool(t, "kustomize")
-	dir, binDir := exampleCopy(t, "argocd")
-	plugin := readYAML(t, filepath.Join(dir, "plugin.yaml"))
+// generateCommand is an Argo CD plugin's spec.generate: its command and
+// args as one argv.
+func generateCommand(t *testing.T, plugin *yaml.RNode) []string {
+	t.Helper()
 	command, err := plugin.Pipe(yaml.Lookup("spec", "generate", "command"))
-	if err != nil || command == nil {
+	if err != nil || command == nil || len(command.Content()) == 0 {
 		t.Fatalf("plugin.yaml has no spec.generate.command: %v", err)
 	}
 	var words []string
 	for _, n := range command.Content() {
 		words = append(words, n.Value)
 	}
-	if len(words) == 0 || words[0] != "kustomize" {
-		t.Fatalf("plugin.yaml: expected a kustomize command, got %v", words)
-	}
-	args, _ := plugin.Pipe(yaml.Lookup("spec", "generate", "args"))
-	if args != nil {
+	if args, _ := plugin.Pipe(yaml.Lookup("spec", "generate", "args")); args != nil {
 		for _, n := range args.Content() {
 			words = append(words, n.Value)
 		}
+	}
+	return words
+}
+
+// Argo CD runs the plugin's generate command in the application's
+// directory, with the plugin sidecar's PATH: run exactly that command.
+func TestExampleArgoCD(t *testing.T) {
+	kustomize := tool(t, "kustomize")
+	dir, binDir := exampleCopy(t, "argocd")
+	plugin := readYAML(t, filepath.Join(dir, "plugin.yaml"))
+	words := generateCommand(t, plugin)
+	if words[0] != "kustomize" {
+		t.Fatalf("plugin.yaml: expected a kustomize command, got %v", words)
 	}
 	env := pathEnv(binDir, filepath.Dir(kustomize))
 	out := must(t)(runEnv(t, filepath.Join(dir, "app"), env, nil, words[0], words[1:]...))

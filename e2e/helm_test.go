@@ -23,7 +23,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -202,14 +201,7 @@ func TestHelmErrorsNameTemplate(t *testing.T) {
 // proxy as a native sidecar (it runs to completion).
 func TestHelmRelease(t *testing.T) {
 	cp := startControlPlane(t)
-	user, err := cp.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	user, kubeconfig := adminUser(t, cp)
 	cs, err := kubernetes.NewForConfig(user.Config())
 	if err != nil {
 		t.Fatal(err)
@@ -435,19 +427,7 @@ func TestExampleHelmArgoCD(t *testing.T) {
 	helm3 := tool(t, "helm3")
 	h := newHelmSetup(t)
 	plugin := readYAML(t, filepath.Join(h.dir, "argocd", "plugin.yaml"))
-	command, err := plugin.Pipe(yaml.Lookup("spec", "generate", "command"))
-	if err != nil || command == nil {
-		t.Fatalf("plugin.yaml has no spec.generate.command: %v", err)
-	}
-	var words []string
-	for _, n := range command.Content() {
-		words = append(words, n.Value)
-	}
-	if args, _ := plugin.Pipe(yaml.Lookup("spec", "generate", "args")); args != nil {
-		for _, n := range args.Content() {
-			words = append(words, n.Value)
-		}
-	}
+	words := generateCommand(t, plugin)
 	helmDir := t.TempDir()
 	if err := os.Symlink(helm3, filepath.Join(helmDir, "helm")); err != nil {
 		t.Fatal(err)

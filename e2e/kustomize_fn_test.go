@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 )
 
 // The function under kustomize: declared in `transformers:` with the exec
@@ -61,20 +63,7 @@ metadata:
 ` + execAnnotation + `data:
   annotationPrefix: sidecar-injector-webhook.morven.me
   sidecarconfig.yaml: |
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      imagePullPolicy: IfNotPresent
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-`
+` + fixture.Indent(fixture.NginxSidecar, 4)
 
 func workloadYAML(kind, name, inject string) string {
 	template := `apiVersion: apps/v1

@@ -4,17 +4,13 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // auditConfig: the nginx proxy (default) and packet agent, with
 // runToCompletion left at its default (native).
-const auditConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var auditConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: audit}
 ` + exampleSets
@@ -105,22 +101,9 @@ spec:
 func TestLiveAudit(t *testing.T) {
 	kubectl := tool(t, "kubectl")
 	env := startControlPlane(t)
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kubeconfig := adminUser(t, env)
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writer(t, dir)
 	kc := write("kubeconfig", string(kubeconfig))
 	cfg := write("config.yaml", auditConfig)
 	oldCfg := write("old-config.yaml", strings.Replace(auditConfig, "image: nginx:1.12.2", "image: nginx:1.11.0", 1))

@@ -13,29 +13,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 )
 
 // exampleSets is the spec of a SidecarInjector with the two sets of the examples: the
 // nginx reverse proxy (the default) and the packet-capture agent.
-const exampleSets = `spec:
+var exampleSets = `spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      imagePullPolicy: IfNotPresent
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-  - name: monitor
+` + fixture.Indent(fixture.NginxSet, 2) + `  - name: monitor
     containers:
     - name: sidecar-monitor
       image: docker.io/s1240zsw/centos-packet-agent:v1

@@ -24,7 +24,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -50,34 +49,22 @@ var policyUnsupported = map[string]string{
 
 func startCluster(t *testing.T) *whCluster {
 	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); assets == "" || err != nil {
-			t.Fatalf("%s not in KUBEBUILDER_ASSETS=%q: run hack/install-envtest.sh", bin, assets)
-		}
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, ControlPlaneStopTimeout: 30 * time.Second}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting kube-apiserver and etcd: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the control plane: %v", err)
-		}
-	})
+	env := startControlPlane(t)
 	c := &whCluster{warnings: &whWarnings{}}
-	c.cfg = rest.CopyConfig(cfg)
+	c.cfg = rest.CopyConfig(env.Config)
 	c.cfg.WarningHandler = c.warnings
+	var err error
 	if c.cs, err = kubernetes.NewForConfig(c.cfg); err != nil {
 		t.Fatal(err)
 	}
 	c.certDir = t.TempDir()
 	if c.caBundle, err = base64.StdEncoding.DecodeString(c.makeCerts(t)); err != nil {
-		t.Fatal(err)
+		t.Fatalf("caBundle: %v", err)
 	}
 	c.pool = x509.NewCertPool()
-	c.pool.AppendCertsFromPEM(c.caBundle)
+	if !c.pool.AppendCertsFromPEM(c.caBundle) {
+		t.Fatal("the caBundle holds no certificate")
+	}
 	return c
 }
 

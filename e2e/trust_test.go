@@ -113,22 +113,9 @@ spec:
 func TestFingerprintsSurviveTheAPIServer(t *testing.T) {
 	kubectl := tool(t, "kubectl")
 	env := startControlPlane(t)
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kubeconfig := adminUser(t, env)
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writer(t, dir)
 	kc := write("kubeconfig", string(kubeconfig))
 	cfgFile := write("config.yaml", trustConfig)
 	app := write("app.yaml", `apiVersion: v1
@@ -279,6 +266,30 @@ func podFromLive(t *testing.T, live []byte) *yaml.RNode {
 	return pod
 }
 
+// adminUser adds a user in group system:masters to env: the user (for
+// clients) and its kubeconfig (for kubectl and helm).
+func adminUser(t *testing.T, env *envtest.Environment) (*envtest.AuthenticatedUser, []byte) {
+	t.Helper()
+	user, err := env.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user, kubeconfig
+}
+
+// writer returns a function that writes a file into dir and returns its path.
+func writer(t *testing.T, dir string) func(name, content string) string {
+	return func(name, content string) string {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, content)
+		return p
+	}
+}
+
 // startControlPlane starts a kube-apiserver and etcd for one test.
 func startControlPlane(t *testing.T) *envtest.Environment {
 	t.Helper()
@@ -286,10 +297,18 @@ func startControlPlane(t *testing.T) *envtest.Environment {
 	if assets == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make e2e`, or export KUBEBUILDER_ASSETS=\"$(hack/install-envtest.sh)\"")
 	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
+			t.Fatalf("%s not in KUBEBUILDER_ASSETS=%s: run hack/install-envtest.sh (%v)", bin, assets, err)
+		}
+	}
+	start := time.Now()
 	env := &envtest.Environment{BinaryAssetsDirectory: assets, ControlPlaneStopTimeout: 30 * time.Second}
 	if _, err := env.Start(); err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
 	}
+	t.Logf("control plane up in %v", time.Since(start).Round(time.Millisecond))
+	// envtest stops the API server before etcd.
 	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {
 			t.Errorf("stopping the control plane: %v", err)

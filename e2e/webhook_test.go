@@ -27,7 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -36,7 +35,7 @@ import (
 // built binary on 127.0.0.1, registered by clientConfig.url with the
 // caBundle that `sidecar-injector certs` prints.
 
-const whConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var whConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: sidecars
@@ -106,44 +105,7 @@ func (w *whWarnings) take() []string {
 }
 
 func TestWebhook(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if assets == "" {
-			t.Fatal("KUBEBUILDER_ASSETS is not set: run `make e2e`, or export KUBEBUILDER_ASSETS=\"$(hack/install-envtest.sh)\"")
-		}
-		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			t.Fatalf("%s not in KUBEBUILDER_ASSETS=%s: run hack/install-envtest.sh (%v)", bin, assets, err)
-		}
-	}
-	start := time.Now()
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, ControlPlaneStopTimeout: 30 * time.Second}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting kube-apiserver and etcd: %v", err)
-	}
-	// envtest stops the API server before etcd.
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the control plane: %v", err)
-		}
-	})
-	t.Logf("control plane up in %v", time.Since(start).Round(time.Millisecond))
-
-	c := &whCluster{warnings: &whWarnings{}}
-	c.cfg = rest.CopyConfig(cfg)
-	c.cfg.WarningHandler = c.warnings
-	if c.cs, err = kubernetes.NewForConfig(c.cfg); err != nil {
-		t.Fatal(err)
-	}
-	c.certDir = t.TempDir()
-	bundle := c.makeCerts(t)
-	if c.caBundle, err = base64.StdEncoding.DecodeString(bundle); err != nil {
-		t.Fatalf("caBundle: %v", err)
-	}
-	c.pool = x509.NewCertPool()
-	if !c.pool.AppendCertsFromPEM(c.caBundle) {
-		t.Fatal("the caBundle holds no certificate")
-	}
+	c := startCluster(t)
 
 	// The main webhook: the product's config, in a directory laid out as the
 	// kubelet mounts a ConfigMap, so that a reload is a `..data` swap.

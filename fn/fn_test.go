@@ -8,6 +8,7 @@ import (
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
 	"github.com/sidecar-injector/sidecar-injector/fn"
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -39,7 +40,7 @@ func mustRead(t *testing.T, data []byte) *fn.ResourceList {
 func readBytes(path string) ([]byte, error) { return os.ReadFile(path) }
 
 // The two example sidecars as named sets.
-const injectorConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var injectorConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: platform
@@ -47,21 +48,7 @@ metadata:
     config.kubernetes.io/path: fn-config.yaml
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-  - name: monitor
+` + fixture.Indent(fixture.NginxHead, 2) + fixture.Indent(fixture.NginxSidecarNoPullPolicy, 4) + `  - name: monitor
     containers:
     - name: sidecar-monitor
       image: docker.io/s1240zsw/centos-packet-agent:v1

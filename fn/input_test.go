@@ -126,11 +126,7 @@ func TestDocumentLimit(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			config := c.config
-			if config == "" {
-				config = injectorConfig
-			}
-			in := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + c.items + "functionConfig:\n" + indentBlock(config)
+			in := itemsList(c.items, c.config)
 			var out, stderr bytes.Buffer
 			code := fn.Run(strings.NewReader(in), &out, &stderr)
 			if code != fn.ExitFailed || out.Len() != 0 {
@@ -160,11 +156,7 @@ func TestSyntaxErrorLines(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			config := c.config
-			if config == "" {
-				config = injectorConfig
-			}
-			in := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + c.items + "functionConfig:\n" + indentBlock(config)
+			in := itemsList(c.items, c.config)
 			// Read whole, being small enough; then with a 1 MiB limit,
 			// which makes it too large for that (32 KiB).
 			var out, whole, itemByItem bytes.Buffer
@@ -181,4 +173,13 @@ func TestSyntaxErrorLines(t *testing.T) {
 			}
 		})
 	}
+}
+
+// itemsList is a ResourceList of items as written (at column 0) and
+// config, injectorConfig if "".
+func itemsList(items, config string) string {
+	if config == "" {
+		config = injectorConfig
+	}
+	return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + items + "functionConfig:\n" + indentBlock(config)
 }

@@ -42,7 +42,8 @@ patches:
   target:
     kind: Deployment
 YAML
-  cat > "$dir/sidecar.yaml" <<'YAML'
+  {
+    cat <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -50,20 +51,12 @@ metadata:
 spec:
   template:
     spec:
-      containers:
-      - name: sidecar-nginx
-        image: nginx:1.12.2
-        imagePullPolicy: IfNotPresent
-        ports:
-        - containerPort: 80
-        volumeMounts:
-        - name: nginx-conf
-          mountPath: /etc/nginx
-      volumes:
-      - name: nginx-conf
-        configMap:
-          name: nginx-configmap
 YAML
+    # The nginx set's containers and volumes from the example config,
+    # moved from the set (column 4) into the pod spec (column 6).
+    sed -n '/^  - name: nginx$/,/^        name: nginx-configmap$/p' examples/nginx/config.yaml |
+      sed -n '/^    containers:$/,$p' | sed 's/^/  /'
+  } > "$dir/sidecar.yaml"
   # Both contenders must really add the sidecar to every Deployment.
   got=$("$out/sidecar-injector" inject -q -c "$out/config.yaml" -f - < "$out/in-$n.yaml" | grep -c "name: sidecar-nginx$")
   [ "$got" = "$n" ] || { echo "bench-cli: inject added $got sidecars for $n Deployments" >&2; exit 1; }

@@ -79,14 +79,8 @@ func editJSON(t *testing.T, data []byte, edit func(n *yaml.Node)) ([]byte, bool,
 	if err != nil || len(s.Docs) != 1 || s.Docs[0].Node == nil || s.Docs[0].Node.YNode().Kind != yaml.MappingNode {
 		return nil, false, false
 	}
-	d := s.Docs[0]
-	edit(d.Node.YNode())
-	d.Changed = true
-	out, err := s.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out, d.Spliced, true
+	out := editFirst(t, s, edit)
+	return out, s.Docs[0].Spliced, true
 }
 
 const addedKey = "x-added"

@@ -169,6 +169,12 @@ func encodeEdited(t *testing.T, raw string, edit func(root *yaml.Node)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return string(editFirst(t, s, edit))
+}
+
+// editFirst edits the first document of s, marks it changed and writes s.
+func editFirst(t *testing.T, s *Stream, edit func(root *yaml.Node)) []byte {
+	t.Helper()
 	d := s.Docs[0]
 	edit(d.Node.YNode())
 	d.Changed = true
@@ -176,7 +182,7 @@ func encodeEdited(t *testing.T, raw string, edit func(root *yaml.Node)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out)
+	return out
 }
 
 func TestSpliceKeepsEverythingElse(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/wI2L/jsondiff"
 	gomodules "gomodules.xyz/jsonpatch/v2"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 )
 
 // The webhook diffs trees with its own differ (internal/jsonpatch) rather
@@ -29,22 +31,7 @@ metadata:
   name: platform
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    position: first
-` + extra + `    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-`
+` + fixture.Indent(fixture.NginxHead, 2) + "    position: first\n" + extra + fixture.Indent(fixture.NginxSidecarNoPullPolicy, 4)
 }
 
 // TestPatchSmallerThanLibraries counts the operations and bytes of the

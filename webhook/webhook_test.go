@@ -18,32 +18,19 @@ import (
 	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/nodejson"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 )
 
-const nginxConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var nginxConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: platform
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-    env:
+` + fixture.Indent(fixture.NginxHead, 2) + fixture.Indent(fixture.NginxSidecarNoPullPolicy, 4) + `    env:
     - name: PROXIED
       value: "true"
     annotations:

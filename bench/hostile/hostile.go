@@ -25,7 +25,8 @@ import (
 
 // Config is a sidecar config that touches every app container (an env var
 // and a mount for each), so that the diff compares every container, as the
-// worst configs do.
+// worst configs do. (Not internal/fixture's nginx set: no port, and the
+// env and mount for the app containers are the point.)
 const Config = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:

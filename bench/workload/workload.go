@@ -9,32 +9,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 )
 
 // Config is the functionConfig: the nginx reverse proxy as a
 // SidecarInjector.
-const Config = `apiVersion: sidecar-injector.io/v1alpha1
+var Config = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: nginx-proxy
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      imagePullPolicy: IfNotPresent
-      ports:
-      - containerPort: 80
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-`
+` + fixture.Indent(fixture.NginxSet, 2)
 
 // deployment is a 40-line Deployment as an item of a list, opted in on its
 // pod template; %[3]s holds extra metadata lines.
