@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sidecar-injector/sidecar-injector/transformer"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -24,9 +23,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // The policies `sidecar-injector policy` prints, on a real kube-apiserver
@@ -34,18 +35,6 @@ import (
 // plugin on, with no flag), against the webhook on the same server: every
 // pod of the golden corpus, and the pod template of every workload as a
 // Pod, is created once through each, and the stored pods must be equal.
-
-// policyUnsupported are the golden cases whose config `policy` refuses,
-// and why (docs/policy.md). The test fails if the list is stale.
-var policyUnsupported = map[string]string{
-	"conflict-replace": "onConflict: replace",
-	"conflict-skip":    "onConflict: skip",
-	"position-first":   "a set puts containers first (default-container's fingerprint)",
-	"params-defaults":  "a set declares parameters",
-	"params-derived":   "a set declares parameters",
-	"params-each-type": "a set declares parameters",
-	"params-upgrade":   "a set declares parameters",
-}
 
 func startCluster(t *testing.T) *whCluster {
 	t.Helper()
@@ -156,39 +145,20 @@ func mustUnmarshalStrict(t *testing.T, doc []byte, v any) {
 }
 
 func (c *whCluster) testGoldenEqual(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(root, "testdata", "cases", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	equal, rejected, stricter, carried := 0, 0, 0, 0
-	for i, dir := range dirs {
-		name := filepath.Base(dir)
+	for i, gc := range golden.Cases(t) {
+		name, dir, opts := gc.Name, gc.Dir, gc.Options
 		if strings.HasPrefix(name, "err-") {
 			continue // not pods (one is an alias bomb)
 		}
-		cfgText, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
-		if err != nil {
-			continue
+		if opts.Uninject || gc.InputFile != "input.yaml" {
+			continue // the JSON cases are compared in process only (policy/equal_test.go)
 		}
-		input, err := os.ReadFile(filepath.Join(dir, "input.yaml"))
-		if err != nil {
-			continue
-		}
-		var opts struct {
-			AnnotationPrefix string `json:"annotationPrefix"`
-			Uninject         bool   `json:"uninject"`
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, "options.yaml")); err == nil {
-			sigsyaml.Unmarshal(b, &opts)
-		}
-		if opts.Uninject {
-			continue
-		}
-		cfg, err := transformer.LoadConfig(cfgText, "config.yaml")
+		cfg, err := transformer.LoadConfig(gc.Config, "config.yaml")
 		if err != nil {
 			continue // the config error cases
 		}
-		pods := e2ePods(input)
+		pods := e2ePods(gc.Input)
 		if len(pods) == 0 {
 			continue
 		}
@@ -202,10 +172,10 @@ func (c *whCluster) testGoldenEqual(t *testing.T) {
 		label := fmt.Sprintf("case-%d", i)
 		cleanup, refused := c.applyPolicy(t, append([]string{"-c", filepath.Join(dir, "config.yaml"), "--name", label,
 			"--namespace-selector", "e2e-policy=" + label}, prefixArgs...)...)
-		if reason, ok := policyUnsupported[name]; ok {
+		if reason := opts.Policy; reason != "" {
 			if refused == "" {
 				cleanup()
-				t.Errorf("%s: listed as unsupported (%s), but policy accepts its config", name, reason)
+				t.Errorf("%s: options.yaml says policy refuses it (%s), but policy accepts its config", name, reason)
 			} else {
 				t.Logf("%s: unsupported (%s): %s", name, reason, strings.TrimSpace(refused))
 			}
@@ -283,27 +253,32 @@ func (c *whCluster) testGoldenEqual(t *testing.T) {
 // namespaces: a pod that the engine injects is injected by dry runs.
 func (c *whCluster) waitBoth(t *testing.T, cfg *transformer.Config, pods []*corev1.Pod, viaPolicy, viaWebhook string) {
 	t.Helper()
-	probe := injectedProbe(cfg, pods)
-	if probe == nil {
-		time.Sleep(2 * time.Second) // nothing to tell them by; policies take effect in well under that
-		return
-	}
+	probes := injectedProbes(cfg, pods)
 	for _, ns := range []string{viaPolicy, viaWebhook} {
 		c.waitFor(t, func() (bool, string) {
-			p, err := c.create(ns, probe.DeepCopy(), true)
-			if err != nil {
-				return false, err.Error()
+			for _, probe := range probes {
+				p, err := c.create(ns, probe.DeepCopy(), true)
+				if apierrors.IsInvalid(err) {
+					continue // not a pod on its own (a StatefulSet's template lacks its claims' volumes)
+				}
+				if err != nil {
+					return false, err.Error()
+				}
+				// injected: a status, and not the one it came with
+				st, ok := p.Annotations[cfg.StatusAnnotation()]
+				return ok && st != probe.Annotations[cfg.StatusAnnotation()], fmt.Sprint(p.Annotations)
 			}
-			// injected: a status, and not the one it came with
-			st, ok := p.Annotations[cfg.StatusAnnotation()]
-			return ok && st != probe.Annotations[cfg.StatusAnnotation()], fmt.Sprint(p.Annotations)
+			// nothing to tell them by; policies take effect in well under that
+			time.Sleep(2 * time.Second)
+			return true, ""
 		})
 	}
 	c.warnings.take()
 }
 
-// injectedProbe returns a pod the engine injects, or nil.
-func injectedProbe(cfg *transformer.Config, pods []*corev1.Pod) *corev1.Pod {
+// injectedProbes returns the pods the engine injects.
+func injectedProbes(cfg *transformer.Config, pods []*corev1.Pod) []*corev1.Pod {
+	var probes []*corev1.Pod
 	for _, p := range pods {
 		if _, ok := p.Annotations[cfg.StatusAnnotation()]; ok {
 			continue // the policy leaves a pod with a status alone, whatever the engine thinks of it
@@ -315,10 +290,10 @@ func injectedProbe(cfg *transformer.Config, pods []*corev1.Pod) *corev1.Pod {
 		}
 		r, err := (&transformer.Injector{Config: cfg, Admission: true}).Apply(rn, "")
 		if err == nil && r.Action == transformer.Injected {
-			return p
+			probes = append(probes, p)
 		}
 	}
-	return nil
+	return probes
 }
 
 // stored is a pod with what the API server sets per object left out.
@@ -338,54 +313,15 @@ func podJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// e2ePods reads the pods of a case's input: its Pods as they are, and the
-// pod template of every workload as a Pod named after the workload.
+// e2ePods reads the pods of a case's input (golden.Pods), to be created in
+// one namespace each: without their own namespace, with unique names.
 func e2ePods(input []byte) []*corev1.Pod {
-	nodes, err := kio.FromBytes(input)
-	if err != nil {
-		return nil
-	}
-	var pods []*corev1.Pod
-	var walk func(rn *yaml.RNode)
-	walk = func(rn *yaml.RNode) {
-		if items, _ := rn.Pipe(yaml.Lookup("items")); items != nil && strings.HasSuffix(rn.GetKind(), "List") {
-			elems, _ := items.Elements()
-			for _, it := range elems {
-				walk(it)
-			}
-			return
-		}
-		name, src := rn.GetName(), rn
-		if rn.GetKind() != "Pod" {
-			src = nil
-			for _, path := range [][]string{{"spec", "template"}, {"spec", "jobTemplate", "spec", "template"}} {
-				if src, _ = rn.Pipe(yaml.Lookup(path...)); src != nil {
-					break
-				}
-			}
-		}
-		if src == nil {
-			return
-		}
-		raw, err := src.MarshalJSON()
-		if err != nil {
-			return
-		}
-		var p corev1.Pod
-		if err := json.Unmarshal(raw, &p); err != nil || len(p.Spec.Containers) == 0 {
-			return
-		}
+	pods := golden.Pods(input)
+	for _, p := range pods {
 		p.Namespace = ""
-		if p.Name == "" {
-			p.Name = name
-		}
 		if p.Name == "" {
 			p.GenerateName = "pod-"
 		}
-		pods = append(pods, &p)
-	}
-	for _, rn := range nodes {
-		walk(rn)
 	}
 	// names must be unique in a namespace
 	seen := map[string]int{}

@@ -10,15 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/internal/golden"
-	"github.com/sidecar-injector/sidecar-injector/policy"
-	"github.com/sidecar-injector/sidecar-injector/transformer"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/policy"
+	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // engineAdmit runs the engine on a pod as the webhook does.
@@ -98,65 +97,6 @@ func compare(t *testing.T, what string, cfg *transformer.Config, ev *evaluator, 
 	return equalInjected
 }
 
-// podsOf reads the pods of a case's input: its Pods, and the pod template
-// of every workload, as a Pod.
-func podsOf(t *testing.T, input []byte) []*corev1.Pod {
-	nodes, err := kio.FromBytes(input)
-	if err != nil {
-		return nil // the error cases: not pods
-	}
-	var pods []*corev1.Pod
-	var walk func(rn *yaml.RNode)
-	walk = func(rn *yaml.RNode) {
-		if items, _ := rn.Pipe(yaml.Lookup("items")); items != nil && strings.HasSuffix(rn.GetKind(), "List") {
-			elems, _ := items.Elements()
-			for _, it := range elems {
-				walk(it)
-			}
-			return
-		}
-		if p := podOf(rn); p != nil {
-			pods = append(pods, p)
-		}
-	}
-	for _, rn := range nodes {
-		walk(rn)
-	}
-	return pods
-}
-
-// podOf makes a Pod of a resource: a Pod as it is, a workload's pod
-// template named after the workload. Nil for anything else, or for what
-// does not decode as a pod (the API server would refuse it).
-func podOf(rn *yaml.RNode) *corev1.Pod {
-	name := rn.GetName()
-	if rn.GetKind() != "Pod" {
-		var tmpl *yaml.RNode
-		for _, path := range [][]string{{"spec", "template"}, {"spec", "jobTemplate", "spec", "template"}} {
-			if tmpl, _ = rn.Pipe(yaml.Lookup(path...)); tmpl != nil {
-				break
-			}
-		}
-		if tmpl == nil {
-			return nil
-		}
-		rn = tmpl
-	}
-	raw, err := rn.MarshalJSON()
-	if err != nil {
-		return nil
-	}
-	var p corev1.Pod
-	if err := json.Unmarshal(raw, &p); err != nil || len(p.Spec.Containers) == 0 {
-		return nil
-	}
-	p.APIVersion, p.Kind = "v1", "Pod"
-	if p.Name == "" {
-		p.Name = name
-	}
-	return &p
-}
-
 func loadCaseConfig(t *testing.T, c *golden.Case) (*transformer.Config, error) {
 	cfg, err := transformer.LoadConfig(c.Config, "config.yaml")
 	if err != nil {
@@ -170,30 +110,13 @@ func loadCaseConfig(t *testing.T, c *golden.Case) (*transformer.Config, error) {
 	return cfg, nil
 }
 
-// unsupported are the golden cases whose config policy refuses
-// (docs/policy.md; e2e/policy_test.go keeps the same list).
-var unsupported = map[string]string{
-	"conflict-replace": "onConflict: replace",
-	"conflict-skip":    "onConflict: skip",
-	"position-first":   "a set puts containers first (default-container's fingerprint)",
-	"params-defaults":  "a set declares parameters",
-	"params-derived":   "a set declares parameters",
-	"params-each-type": "a set declares parameters",
-	"params-upgrade":   "a set declares parameters",
-}
-
 // TestGoldenPods: every pod of the golden corpus, and the pod template of
 // every workload, gets from the policies what the engine gives it.
 func TestGoldenPods(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(golden.Root(), "testdata", "cases", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	counts := map[outcome]int{}
 	refused := 0
-	for _, dir := range dirs {
-		c := readCase(t, dir)
-		if c == nil || c.Options.Uninject || strings.HasPrefix(c.Name, "err-") { // err-: not pods (one is an alias bomb)
+	for _, c := range golden.Cases(t) {
+		if c.Options.Uninject || strings.HasPrefix(c.Name, "err-") { // err-: not pods (one is an alias bomb)
 			continue
 		}
 		cfg, err := loadCaseConfig(t, c)
@@ -201,20 +124,20 @@ func TestGoldenPods(t *testing.T) {
 			continue
 		}
 		p, err := policy.Generate(cfg, policy.Options{})
-		_, listed := unsupported[c.Name]
+		listed := c.Options.Policy != ""
 		switch {
 		case err != nil && !listed:
-			t.Errorf("%s: refused, and not listed as unsupported: %v", c.Name, err)
+			t.Errorf("%s: refused, and its options.yaml gives no policy reason: %v", c.Name, err)
 			continue
 		case err != nil:
 			refused++
 			t.Logf("%s: refused: %v", c.Name, err)
 			continue
 		case listed:
-			t.Errorf("%s: listed as unsupported, but accepted", c.Name)
+			t.Errorf("%s: options.yaml says policy refuses it (%s), but it is accepted", c.Name, c.Options.Policy)
 		}
 		ev := compile(t, p)
-		for _, pod := range podsOf(t, c.Input) {
+		for _, pod := range golden.Pods(c.Input) {
 			what := c.Name + "/" + pod.Name
 			o := compare(t, what, cfg, ev, pod)
 			counts[o]++
@@ -232,26 +155,6 @@ func TestGoldenPods(t *testing.T) {
 	if counts[equalInjected] < 20 {
 		t.Errorf("only %d golden pods injected: the corpus is not read as expected", counts[equalInjected])
 	}
-}
-
-func readCase(t *testing.T, dir string) *golden.Case {
-	cfg, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
-	if err != nil {
-		return nil
-	}
-	in, err := os.ReadFile(filepath.Join(dir, "input.yaml"))
-	if err != nil {
-		if in, err = os.ReadFile(filepath.Join(dir, "input.json")); err != nil {
-			return nil
-		}
-	}
-	c := &golden.Case{Name: filepath.Base(dir), Dir: dir, Config: cfg, Input: in}
-	if opts, err := os.ReadFile(filepath.Join(dir, "options.yaml")); err == nil {
-		if err := sigsyaml.Unmarshal(opts, &c.Options); err != nil {
-			t.Fatalf("%s: %v", dir, err)
-		}
-	}
-	return c
 }
 
 // The configs of the generated pods: every feature the policy supports.
@@ -469,7 +372,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods := podsOf(t, podText)
+	pods := golden.Pods(podText)
 	if len(pods) != 1 {
 		t.Fatalf("pod.yaml holds %d pods", len(pods))
 	}

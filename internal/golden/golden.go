@@ -6,7 +6,7 @@
 //
 //	config.yaml    the injector config (required)
 //	input.yaml     the manifests (required), or input.json for a JSON file
-//	options.yaml   optional: annotationPrefix, uninject, roundTrip, webhook
+//	options.yaml   optional: annotationPrefix, uninject, roundTrip, webhook, policy
 //	expected.yaml  the output, when the case succeeds (expected.json for input.json)
 //	report.txt     the per-resource report, when the case succeeds
 //	errors.txt     the errors, when the case fails
@@ -31,6 +31,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -49,6 +51,10 @@ type Options struct {
 	// Webhook: false leaves the case out of the webhook front, where the
 	// design differs on purpose (the options file says why in a comment).
 	Webhook *bool `yaml:"webhook"`
+	// Policy: why `sidecar-injector policy` refuses the case's config
+	// (docs/policy.md); empty when it accepts it. The policy tests fail
+	// when this is stale either way.
+	Policy string `yaml:"policy"`
 }
 
 // ForWebhook reports whether the webhook front runs the case.
@@ -228,4 +234,62 @@ func WithoutAnchorForms(data []byte) []byte {
 		}
 		return append([]byte(`,"keep":`), b...)
 	})
+}
+
+// Pods reads the pods of a case's input, for the fronts that admit pods:
+// its Pods, and the pod template of every workload (in Lists too) as a Pod
+// named after the workload. Input that is not manifests gives none.
+func Pods(input []byte) []*corev1.Pod {
+	nodes, err := kio.FromBytes(input)
+	if err != nil {
+		return nil
+	}
+	var pods []*corev1.Pod
+	var walk func(rn *yaml.RNode)
+	walk = func(rn *yaml.RNode) {
+		if items, _ := rn.Pipe(yaml.Lookup("items")); items != nil && strings.HasSuffix(rn.GetKind(), "List") {
+			elems, _ := items.Elements()
+			for _, it := range elems {
+				walk(it)
+			}
+			return
+		}
+		if p := podOf(rn); p != nil {
+			pods = append(pods, p)
+		}
+	}
+	for _, rn := range nodes {
+		walk(rn)
+	}
+	return pods
+}
+
+// podOf is a Pod, or a workload's pod template as a Pod; nil for others.
+func podOf(rn *yaml.RNode) *corev1.Pod {
+	name := rn.GetName()
+	if rn.GetKind() != "Pod" {
+		var tmpl *yaml.RNode
+		for _, path := range [][]string{{"spec", "template"}, {"spec", "jobTemplate", "spec", "template"}} {
+			if tmpl, _ = rn.Pipe(yaml.Lookup(path...)); tmpl != nil {
+				break
+			}
+		}
+		if tmpl == nil {
+			return nil
+		}
+		rn = tmpl
+	}
+	raw, err := rn.MarshalJSON()
+	if err != nil {
+		return nil
+	}
+	var p corev1.Pod
+	if err := json.Unmarshal(raw, &p); err != nil || len(p.Spec.Containers) == 0 {
+		return nil
+	}
+	p.APIVersion, p.Kind = "v1", "Pod"
+	if p.Name == "" {
+		p.Name = name
+	}
+	return &p
 }
