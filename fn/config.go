@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -15,7 +16,7 @@ const configSource = "functionConfig"
 func loadConfig(fc *yaml.RNode) (*transformer.Config, error) {
 	if fc == nil || isPlaceholder(fc) {
 		return nil, &transformer.ConfigError{Source: configSource, Msg: "missing: expected kind " +
-			transformer.Kind + " (apiVersion " + transformer.APIVersion + ") or a ConfigMap with data." +
+			v1alpha1.Kind + " (apiVersion " + v1alpha1.APIVersion + ") or a ConfigMap with data." +
 			transformer.TutorialConfigKey + " (a Kptfile's configPath, kpt fn eval --fn-config, or the kustomize transformer resource itself)"}
 	}
 	source := configSource

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
 	"github.com/sidecar-injector/sidecar-injector/policy"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
@@ -127,9 +128,9 @@ func process(rl *ResourceList) kptfn.Results {
 		return configResults(err, rl.FunctionConfig)
 	}
 	switch cfg.FunctionMode {
-	case transformer.FunctionValidate:
+	case v1alpha1.FunctionValidate:
 		return validate(rl, cfg)
-	case transformer.FunctionPolicy:
+	case v1alpha1.FunctionPolicy:
 		return generatePolicy(rl, cfg)
 	}
 	in := &transformer.Injector{Config: cfg}

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	kptfn "github.com/GoogleContainerTools/kpt-functions-sdk/go/fn"
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -40,11 +41,11 @@ func (l *layout) run(documentLimit int, stdout io.Writer) (problems kptfn.Result
 	if failed {
 		problems = configResults(err, rl.FunctionConfig)
 	}
-	if cfg != nil && cfg.FunctionMode == transformer.FunctionPolicy {
+	if cfg != nil && cfg.FunctionMode == v1alpha1.FunctionPolicy {
 		return nil, false, errNotLayout // a generator: its input is small, read whole (generatePolicy)
 	}
 	in := &transformer.Injector{Config: cfg}
-	validating := cfg != nil && cfg.FunctionMode == transformer.FunctionValidate
+	validating := cfg != nil && cfg.FunctionMode == v1alpha1.FunctionValidate
 	for i := range l.len() {
 		item, err := l.readItemWithin(i, documentLimit)
 		if err != nil {

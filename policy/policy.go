@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,7 +177,7 @@ func newGen(cfg *transformer.Config) (*gen, error) {
 	refuse := func(field, format string, args ...any) error {
 		return &Error{Source: cfg.Source, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	if cfg.OnConflict != transformer.ConflictFail {
+	if cfg.OnConflict != v1alpha1.ConflictFail {
 		return nil, refuse("onConflict", "%q: the engine compares the pod's item with the config's, field by field after the API server's defaults, to decide; "+
 			"CEL cannot reproduce that comparison exactly. Use onConflict: fail (the policy then rejects pods holding an item of the same name) or the webhook", cfg.OnConflict)
 	}
@@ -190,7 +191,7 @@ func newGen(cfg *transformer.Config) (*gen, error) {
 				"may be derived from the app's own requests, and go into the status digest, which the policy embeds per combination of sets; CEL cannot reproduce that exactly. "+
 				"Use the webhook, or inject at build time", s.Name)
 		}
-		if s.Position == transformer.PositionFirst && !s.Native && len(s.Containers) > 0 {
+		if s.Position == v1alpha1.PositionFirst && !s.Native && len(s.Containers) > 0 {
 			return nil, refuse(fmt.Sprintf("sidecars[%d].position", i), "set %q puts containers first: the engine then records %s with a fingerprint (sha256) of the app container's name, "+
 				"which CEL cannot compute. Use position: last, native: true, or the webhook", s.Name, transformer.DefaultContainerAnnotation)
 		}
@@ -278,9 +279,9 @@ func (g *gen) variables() ([]admissionv1.Variable, error) {
 	all := strList(g.setNames(func(*transformer.SidecarSet) bool { return true }))
 	defaults := g.setNames(func(s *transformer.SidecarSet) bool { return s.Default })
 	required := strList(g.setNames(func(s *transformer.SidecarSet) bool { return s.Required }))
-	skipped := strList(g.setNames(func(s *transformer.SidecarSet) bool { return s.RunToCompletion == transformer.RunSkip }))
+	skipped := strList(g.setNames(func(s *transformer.SidecarSet) bool { return s.RunToCompletion == v1alpha1.RunSkip }))
 	unasked := "[]"
-	if cfg.Policy == transformer.PolicyEnabled {
+	if cfg.Policy == v1alpha1.PolicyEnabled {
 		unasked = strList(defaults)
 	}
 	use := fmt.Sprintf(`; use "true", "false" or set names (%s)`, strings.Join(cfg.SetNames(), ", "))
@@ -289,7 +290,7 @@ func (g *gen) variables() ([]admissionv1.Variable, error) {
 		onTrue = str(`"true" asks for the default sets, but no set has default: true`) + " + " + str(use)
 	}
 	hook := "false"
-	if cfg.HelmHooks == transformer.HooksSkip {
+	if cfg.HelmHooks == v1alpha1.HooksSkip {
 		hook = fmt.Sprintf("%s in variables.ann", str(transformer.HelmHookAnnotation))
 	}
 	vars := []admissionv1.Variable{
@@ -470,7 +471,7 @@ func (g *gen) itemLists() (vars []admissionv1.Variable, lists map[string]*typedL
 		sel := fmt.Sprintf("(%s in variables.sets)", str(s.Name))
 		field := fmt.Sprintf("sidecars[%d]", i)
 		init := &initLast
-		if s.Position == transformer.PositionFirst {
+		if s.Position == v1alpha1.PositionFirst {
 			init = &initFirst
 		}
 		for j, c := range s.InitContainers {
@@ -680,7 +681,7 @@ func (g *gen) prefixes() string {
 			for _, s := range g.sets {
 				i := slices.Index(optional, s)
 				chosen := s.Required || (i >= 0 && mask&(1<<i) != 0)
-				if !chosen || (completion && s.RunToCompletion == transformer.RunSkip) {
+				if !chosen || (completion && s.RunToCompletion == v1alpha1.RunSkip) {
 					continue
 				}
 				names = append(names, s.Name)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -21,24 +22,6 @@ import (
 //
 // A set marked native is native everywhere: for it, native and
 // as-configured mean the same, and skip still skips.
-
-// RunToCompletion is what a set does in pods that run to completion.
-type RunToCompletion string
-
-const (
-	RunNative       RunToCompletion = "native"
-	RunSkip         RunToCompletion = "skip"
-	RunAsConfigured RunToCompletion = "as-configured"
-)
-
-// FunctionMode is what the KRM function does with the config.
-type FunctionMode string
-
-const (
-	FunctionInject   FunctionMode = "inject"
-	FunctionValidate FunctionMode = "validate" // change nothing; an error per workload inject would change
-	FunctionPolicy   FunctionMode = "policy"   // change nothing; add the admission policies (package policy)
-)
 
 // nativeMinor is the first Kubernetes 1.x that serves native sidecars
 // without a feature gate (SidecarContainers, beta and on in 1.29).
@@ -99,17 +82,17 @@ func (p *configParser) validateCompletion() {
 		}
 		c.kube = v
 	}
-	c.FunctionMode = FunctionMode(orDefault(string(c.FunctionMode), string(FunctionInject)))
-	if c.FunctionMode != FunctionInject && c.FunctionMode != FunctionValidate && c.FunctionMode != FunctionPolicy {
-		p.errorf(p.settings+"functionMode", "expected %q, %q or %q, got %q", FunctionInject, FunctionValidate, FunctionPolicy, c.FunctionMode)
+	c.FunctionMode = v1alpha1.FunctionMode(orDefault(string(c.FunctionMode), string(v1alpha1.FunctionInject)))
+	if c.FunctionMode != v1alpha1.FunctionInject && c.FunctionMode != v1alpha1.FunctionValidate && c.FunctionMode != v1alpha1.FunctionPolicy {
+		p.errorf(p.settings+"functionMode", "expected %q, %q or %q, got %q", v1alpha1.FunctionInject, v1alpha1.FunctionValidate, v1alpha1.FunctionPolicy, c.FunctionMode)
 	}
 	for i, s := range c.Sets {
 		field := p.setFields[i]
-		s.RunToCompletion = RunToCompletion(orDefault(string(s.RunToCompletion), string(RunNative)))
+		s.RunToCompletion = v1alpha1.RunToCompletion(orDefault(string(s.RunToCompletion), string(v1alpha1.RunNative)))
 		switch s.RunToCompletion {
-		case RunNative, RunSkip, RunAsConfigured:
+		case v1alpha1.RunNative, v1alpha1.RunSkip, v1alpha1.RunAsConfigured:
 		default:
-			p.errorf(joinField(field, "runToCompletion"), "expected %q, %q or %q, got %q", RunNative, RunSkip, RunAsConfigured, s.RunToCompletion)
+			p.errorf(joinField(field, "runToCompletion"), "expected %q, %q or %q, got %q", v1alpha1.RunNative, v1alpha1.RunSkip, v1alpha1.RunAsConfigured, s.RunToCompletion)
 		}
 		if s.Native && !c.kube.servesNative() {
 			p.errorf(joinField(field, "native"), "native sidecars need Kubernetes 1.%d or later, but %skubeVersion is %q", nativeMinor, p.settings, c.KubeVersion)
@@ -170,7 +153,7 @@ func (t *template) whyCompletes() string {
 // completionNative reports whether the set goes in as native sidecars
 // because the pod runs to completion (and only then).
 func (s *SidecarSet) completionNative(completion bool) bool {
-	return completion && !s.Native && s.RunToCompletion == RunNative
+	return completion && !s.Native && s.RunToCompletion == v1alpha1.RunNative
 }
 
 // nativeIn reports whether the set's containers go in as native sidecars.
@@ -208,7 +191,7 @@ func (in *Injector) forCompletion(t *template, sets []*SidecarSet) (kept []*Side
 	}
 	for _, s := range sets {
 		switch {
-		case s.RunToCompletion == RunSkip:
+		case s.RunToCompletion == v1alpha1.RunSkip:
 			skipped = append(skipped, s.Name)
 			continue
 		case s.completionNative(true) && !in.Config.kube.servesNative():

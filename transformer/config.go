@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	strictjson "sigs.k8s.io/json"
@@ -21,10 +22,6 @@ import (
 )
 
 const (
-	// APIVersion and Kind name the config resource.
-	APIVersion = "sidecar-injector.io/v1alpha1"
-	Kind       = "SidecarInjector"
-
 	// DefaultAnnotationPrefix prefixes <prefix>/inject and <prefix>/status.
 	DefaultAnnotationPrefix = "sidecar-injector.io"
 
@@ -35,48 +32,22 @@ const (
 	DefaultSetName = "default"
 )
 
-// Policy decides which workloads are concerned when they do not ask.
-type Policy string
-
-const (
-	PolicyOptIn   Policy = "opt-in"  // only workloads annotated <prefix>/inject
-	PolicyEnabled Policy = "enabled" // every selected workload, unless it opts out
-)
-
-// ConflictPolicy decides what happens when the pod already has an item of the
-// same name that was not injected by us.
-type ConflictPolicy string
-
-const (
-	ConflictFail    ConflictPolicy = "fail"
-	ConflictSkip    ConflictPolicy = "skip"    // keep the workload's own item
-	ConflictReplace ConflictPolicy = "replace" // replace it by the config's
-)
-
-// Position places a set's containers among the pod's own.
-type Position string
-
-const (
-	PositionFirst Position = "first"
-	PositionLast  Position = "last"
-)
-
 // Config is a loaded, validated and defaulted injector config.
 type Config struct {
 	Source           string // file path or "functionConfig", for messages
 	AnnotationPrefix string
-	Policy           Policy
-	Selector         Selector
-	OnConflict       ConflictPolicy
-	HelmHooks        HookPolicy // see hooks.go
-	CustomKinds      []CustomKind
+	Policy           v1alpha1.Policy
+	Selector         v1alpha1.Selector
+	OnConflict       v1alpha1.ConflictPolicy
+	HelmHooks        v1alpha1.HookPolicy // see hooks.go
+	CustomKinds      []v1alpha1.CustomKind
 	Sets             []*SidecarSet
 	// KubeVersion is the oldest Kubernetes the output must suit, as given
 	// ("1.28"); empty: any that serves native sidecars (see completion.go).
 	KubeVersion string
 	// FunctionMode says what the KRM function does: inject, or validate.
 	// The CLI and the webhook ignore it: their command says.
-	FunctionMode FunctionMode
+	FunctionMode v1alpha1.FunctionMode
 	kube         kubeVersion
 	// prints holds the fingerprint of every item the sets define.
 	prints map[itemRef]*itemPrint
@@ -102,22 +73,6 @@ type itemPrint struct {
 	native *itemPrint
 }
 
-// Selector limits build-time injection to some workloads. Empty fields match all.
-type Selector struct {
-	Kinds      []string          `json:"kinds,omitempty"`
-	Names      []string          `json:"names,omitempty"`      // glob patterns on metadata.name
-	Namespaces []string          `json:"namespaces,omitempty"` // exact metadata.namespace values
-	Labels     map[string]string `json:"labels,omitempty"`     // all must be on the workload
-}
-
-// CustomKind declares a workload kind the engine does not know, such as an
-// Argo Rollout, by where its pod template is.
-type CustomKind struct {
-	Group           string `json:"group"`
-	Kind            string `json:"kind"`
-	PodTemplatePath string `json:"podTemplatePath"` // dotted, e.g. spec.template
-}
-
 // SidecarSet is one named set of things to inject. The item lists hold
 // cleaned copies of the config's nodes; they are copied again per workload.
 type SidecarSet struct {
@@ -125,8 +80,8 @@ type SidecarSet struct {
 	Default          bool
 	Required         bool // injected into every selected workload, whatever it asks
 	Native           bool
-	RunToCompletion  RunToCompletion // in pods that run to completion (completion.go)
-	Position         Position
+	RunToCompletion  v1alpha1.RunToCompletion // in pods that run to completion (completion.go)
+	Position         v1alpha1.Position
 	Containers       []*yaml.Node // native sets: already carry restartPolicy: Always
 	InitContainers   []*yaml.Node
 	Volumes          []*yaml.Node
@@ -139,7 +94,7 @@ type SidecarSet struct {
 	// above hold their defaults.
 	Parameters []*Parameter
 	digest     string
-	paramDocs  []*paramDoc
+	paramDocs  []*v1alpha1.Parameter
 	// values and prints are set on a set resolved for one workload: the
 	// values its parameters got, and the prints of the items they changed.
 	values []paramValue
@@ -209,7 +164,7 @@ func (c *Config) RequiredSets() []*SidecarSet {
 // defines reports whether a set of the config defines an item.
 func (c *Config) defines(kind itemKind, name string) bool {
 	if kind == kindAnnotation && name == DefaultContainerAnnotation {
-		return slices.ContainsFunc(c.Sets, func(s *SidecarSet) bool { return s.Position == PositionFirst })
+		return slices.ContainsFunc(c.Sets, func(s *SidecarSet) bool { return s.Position == v1alpha1.PositionFirst })
 	}
 	return c.prints[itemRef{kind, name}] != nil
 }
@@ -271,14 +226,14 @@ func parseConfig(rn *yaml.RNode, source string, lines bool) (*Config, error) {
 	p := &configParser{source: source, cfg: &Config{Source: source}, root: obj, lines: lines}
 	kind := scalarString(mapGet(obj, "kind"))
 	switch {
-	case kind == Kind:
+	case kind == v1alpha1.Kind:
 		p.parseInjector(obj)
 	case kind == "ConfigMap":
 		p.parseConfigMap(obj)
 	case kind == "" && (mapHas(obj, "containers") || mapHas(obj, "volumes")):
 		p.parseTutorial(obj)
 	default:
-		p.errorf("kind", "expected %s (apiVersion %s) or a ConfigMap with data.%s, got %q", Kind, APIVersion, TutorialConfigKey, kind)
+		p.errorf("kind", "expected %s (apiVersion %s) or a ConfigMap with data.%s, got %q", v1alpha1.Kind, v1alpha1.APIVersion, TutorialConfigKey, kind)
 	}
 	if len(p.errs) == 0 {
 		p.defaultAndValidate()
@@ -330,55 +285,65 @@ func (p *configParser) errorf(field, format string, args ...any) {
 	p.errs = append(p.errs, e)
 }
 
-// Typed forms of the config, used to validate it strictly. Item lists stay
-// raw: each item is checked against its Kubernetes type on its own, so that
-// errors carry the item's index.
+// The config is decoded strictly into the API types (package v1alpha1), so
+// that it accepts exactly the fields they declare, but for the item lists:
+// a field of the outer struct hides the embedded field of the same JSON name,
+// so those stay raw here and each item is decoded on its own (addSet), for
+// errors that carry the item's index and for the set's digest.
 type injectorDoc struct {
-	APIVersion string          `json:"apiVersion"`
-	Kind       string          `json:"kind"`
-	Metadata   json.RawMessage `json:"metadata,omitempty"`
-	Spec       *specDoc        `json:"spec"`
+	v1alpha1.SidecarInjector
+	Metadata json.RawMessage `json:"metadata,omitempty"` // the pipeline's; not read
+	Spec     *specDoc        `json:"spec"`
 }
 
 type specDoc struct {
-	AnnotationPrefix string            `json:"annotationPrefix,omitempty"`
-	Policy           Policy            `json:"policy,omitempty"`
-	Selector         Selector          `json:"selector,omitempty"`
-	OnConflict       ConflictPolicy    `json:"onConflict,omitempty"`
-	HelmHooks        HookPolicy        `json:"helmHooks,omitempty"`
-	CustomKinds      []CustomKind      `json:"customKinds,omitempty"`
-	KubeVersion      string            `json:"kubeVersion,omitempty"`
-	FunctionMode     FunctionMode      `json:"functionMode,omitempty"`
-	Sidecars         []json.RawMessage `json:"sidecars"`
+	v1alpha1.SidecarInjectorSpec
+	Sidecars []json.RawMessage `json:"sidecars"`
 }
 
 type setDoc struct {
-	Name             string            `json:"name,omitempty"`
-	Default          bool              `json:"default,omitempty"`
-	Required         bool              `json:"required,omitempty"`
-	Native           bool              `json:"native,omitempty"`
-	RunToCompletion  RunToCompletion   `json:"runToCompletion,omitempty"`
-	Position         Position          `json:"position,omitempty"`
+	v1alpha1.SidecarSet
 	Containers       []json.RawMessage `json:"containers,omitempty"`
 	InitContainers   []json.RawMessage `json:"initContainers,omitempty"`
 	Volumes          []json.RawMessage `json:"volumes,omitempty"`
 	ImagePullSecrets []json.RawMessage `json:"imagePullSecrets,omitempty"`
 	VolumeMounts     []json.RawMessage `json:"volumeMounts,omitempty"`
 	Env              []json.RawMessage `json:"env,omitempty"`
-	Annotations      map[string]string `json:"annotations,omitempty"`
-	Labels           map[string]string `json:"labels,omitempty"`
 	Parameters       []json.RawMessage `json:"parameters,omitempty"`
+}
+
+// digest is the sha256 of what the set injects, as JSON in this layout:
+// statuses record it, so the layout never changes (a change would upgrade
+// every workload). How the set is asked for (name, default, required), what
+// it does in pods that run to completion (in their digest only, digestFor)
+// and its parameters (in the digest of a set resolved for a workload, by
+// the values they give: params.go) are left out, so changing those alone
+// upgrades nothing.
+func (sd *setDoc) digest() string {
+	return digestOf(struct {
+		Native           bool              `json:"native,omitempty"`
+		Position         v1alpha1.Position `json:"position,omitempty"`
+		Containers       []json.RawMessage `json:"containers,omitempty"`
+		InitContainers   []json.RawMessage `json:"initContainers,omitempty"`
+		Volumes          []json.RawMessage `json:"volumes,omitempty"`
+		ImagePullSecrets []json.RawMessage `json:"imagePullSecrets,omitempty"`
+		VolumeMounts     []json.RawMessage `json:"volumeMounts,omitempty"`
+		Env              []json.RawMessage `json:"env,omitempty"`
+		Annotations      map[string]string `json:"annotations,omitempty"`
+		Labels           map[string]string `json:"labels,omitempty"`
+	}{sd.Native, sd.Position, sd.Containers, sd.InitContainers, sd.Volumes, sd.ImagePullSecrets,
+		sd.VolumeMounts, sd.Env, sd.Annotations, sd.Labels})
 }
 
 // tutorialData is the ConfigMap form: the tutorial's key plus optional settings.
 type tutorialData struct {
-	SidecarConfig    *string        `json:"sidecarconfig.yaml"`
-	AnnotationPrefix string         `json:"annotationPrefix,omitempty"`
-	Policy           Policy         `json:"policy,omitempty"`
-	OnConflict       ConflictPolicy `json:"onConflict,omitempty"`
-	KubeVersion      string         `json:"kubeVersion,omitempty"`
-	FunctionMode     FunctionMode   `json:"functionMode,omitempty"`
-	HelmHooks        HookPolicy     `json:"helmHooks,omitempty"`
+	SidecarConfig    *string                 `json:"sidecarconfig.yaml"`
+	AnnotationPrefix string                  `json:"annotationPrefix,omitempty"`
+	Policy           v1alpha1.Policy         `json:"policy,omitempty"`
+	OnConflict       v1alpha1.ConflictPolicy `json:"onConflict,omitempty"`
+	KubeVersion      string                  `json:"kubeVersion,omitempty"`
+	FunctionMode     v1alpha1.FunctionMode   `json:"functionMode,omitempty"`
+	HelmHooks        v1alpha1.HookPolicy     `json:"helmHooks,omitempty"`
 }
 
 func (p *configParser) parseInjector(obj *yaml.Node) {
@@ -387,8 +352,8 @@ func (p *configParser) parseInjector(obj *yaml.Node) {
 	if !p.decode("", obj, &doc) {
 		return
 	}
-	if doc.APIVersion != APIVersion {
-		p.errorf("apiVersion", "expected %s, got %q", APIVersion, doc.APIVersion)
+	if doc.APIVersion != v1alpha1.APIVersion {
+		p.errorf("apiVersion", "expected %s, got %q", v1alpha1.APIVersion, doc.APIVersion)
 		return
 	}
 	if doc.Spec == nil {
@@ -506,7 +471,7 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 		}
 	}
 	for i, raw := range sd.Parameters {
-		var pd paramDoc
+		var pd v1alpha1.Parameter
 		if !p.decodeRaw(joinField(field, fmt.Sprintf("parameters[%d]", i)), raw, &pd) {
 			ok = false
 			continue
@@ -516,15 +481,7 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 	if !ok {
 		return
 	}
-	// The digest covers what is injected, not how it is asked for; what a
-	// set does in pods that run to completion is in their digest only
-	// (digestFor), so changing it leaves other workloads alone.
-	sd.Name, sd.Default, sd.Required, sd.RunToCompletion = "", false, false, ""
-	// Parameters are in the digest of a set resolved for a workload, by
-	// the values they give (params.go): changing a bound alone upgrades
-	// nothing.
-	sd.Parameters = nil
-	set.digest = digestOf(sd)
+	set.digest = sd.digest()
 	p.cfg.Sets = append(p.cfg.Sets, set)
 	p.setFields = append(p.setFields, field)
 }
@@ -643,17 +600,17 @@ func jsonValueName(v string) string {
 func (p *configParser) defaultAndValidate() {
 	c := p.cfg
 	c.AnnotationPrefix = orDefault(c.AnnotationPrefix, DefaultAnnotationPrefix)
-	c.Policy = Policy(orDefault(string(c.Policy), string(PolicyOptIn)))
-	c.OnConflict = ConflictPolicy(orDefault(string(c.OnConflict), string(ConflictFail)))
+	c.Policy = v1alpha1.Policy(orDefault(string(c.Policy), string(v1alpha1.PolicyOptIn)))
+	c.OnConflict = v1alpha1.ConflictPolicy(orDefault(string(c.OnConflict), string(v1alpha1.ConflictFail)))
 	specField := func(f string) string { return p.settings + f }
 	for _, msg := range validation.IsDNS1123Subdomain(c.AnnotationPrefix) {
 		p.errorf(specField("annotationPrefix"), "%q is not a valid annotation prefix: %s", c.AnnotationPrefix, msg)
 	}
-	if c.Policy != PolicyOptIn && c.Policy != PolicyEnabled {
-		p.errorf(specField("policy"), "expected %q or %q, got %q", PolicyOptIn, PolicyEnabled, c.Policy)
+	if c.Policy != v1alpha1.PolicyOptIn && c.Policy != v1alpha1.PolicyEnabled {
+		p.errorf(specField("policy"), "expected %q or %q, got %q", v1alpha1.PolicyOptIn, v1alpha1.PolicyEnabled, c.Policy)
 	}
-	if c.OnConflict != ConflictFail && c.OnConflict != ConflictSkip && c.OnConflict != ConflictReplace {
-		p.errorf(specField("onConflict"), "expected %q, %q or %q, got %q", ConflictFail, ConflictSkip, ConflictReplace, c.OnConflict)
+	if c.OnConflict != v1alpha1.ConflictFail && c.OnConflict != v1alpha1.ConflictSkip && c.OnConflict != v1alpha1.ConflictReplace {
+		p.errorf(specField("onConflict"), "expected %q, %q or %q, got %q", v1alpha1.ConflictFail, v1alpha1.ConflictSkip, v1alpha1.ConflictReplace, c.OnConflict)
 	}
 	p.defaultHooks()
 	p.validateCustomKinds()
@@ -661,8 +618,8 @@ func (p *configParser) defaultAndValidate() {
 	p.validateSets()
 	p.validateParams()
 	p.validateCompletion()
-	if c.Policy == PolicyEnabled && len(c.DefaultSets()) == 0 && len(c.Sets) > 0 {
-		p.errorf(specField("policy"), "policy %q injects the default sets, but no set has default: true", PolicyEnabled)
+	if c.Policy == v1alpha1.PolicyEnabled && len(c.DefaultSets()) == 0 && len(c.Sets) > 0 {
+		p.errorf(specField("policy"), "policy %q injects the default sets, but no set has default: true", v1alpha1.PolicyEnabled)
 	}
 }
 

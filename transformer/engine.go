@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
@@ -234,7 +235,7 @@ func (in *Injector) plan(res resource, origin string, index int) (Result, commit
 	}
 	// A workload outside the selector is left alone, unless it carries a
 	// status: then what was injected should be removed (see below).
-	selected := in.Uninject || in.Admission || in.Config.Selector.matches(kind, meta)
+	selected := in.Uninject || in.Admission || in.Config.selects(kind, meta)
 	t, locErr := locateTemplate(obj, wk, r.Resource)
 	if !selected && (t == nil || !t.has(in.Config.StatusAnnotation())) {
 		return skip(r, NotSelected, notSelected), nil, nil
@@ -483,10 +484,10 @@ func (in *Injector) requested(t *template, meta *yaml.Node, r *Result) ([]*Sidec
 	var reason SkipReason
 	var detail string
 	switch {
-	case node == nil && in.Config.Policy == PolicyEnabled:
+	case node == nil && in.Config.Policy == v1alpha1.PolicyEnabled:
 		sets = in.Config.DefaultSets()
 	case node == nil:
-		reason, detail = NotRequested, fmt.Sprintf("not requested (policy %s; annotate %s: \"true\" or set names)", PolicyOptIn, key)
+		reason, detail = NotRequested, fmt.Sprintf("not requested (policy %s; annotate %s: \"true\" or set names)", v1alpha1.PolicyOptIn, key)
 	case node.Kind != yaml.ScalarNode || node.ShortTag() != tagStr:
 		msg := "expected a string, got " + describe(node)
 		if node.Kind == yaml.ScalarNode && !isNull(node) {
@@ -620,7 +621,7 @@ func (in *Injector) Concerned(annotations map[string]string) bool {
 	}
 	v, asked := annotations[in.Config.InjectAnnotation()]
 	if !asked {
-		return in.Config.Policy == PolicyEnabled
+		return in.Config.Policy == v1alpha1.PolicyEnabled
 	}
 	return !strings.EqualFold(strings.TrimSpace(v), "false")
 }

@@ -3,6 +3,7 @@ package transformer
 import (
 	"fmt"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -19,19 +20,6 @@ import (
 // HelmHookAnnotation marks a Helm hook; its value lists the hook points.
 const HelmHookAnnotation = "helm.sh/hook"
 
-// HookPolicy decides what happens to Helm hooks.
-type HookPolicy string
-
-const (
-	// HooksInject, the default: hooks are workloads like any other (a hook
-	// Job gets the run-to-completion treatment of every Job).
-	HooksInject HookPolicy = "inject"
-	// HooksSkip: a hook gets only the required sets. The hook annotation is
-	// written by the chart, like the inject annotation, so it cannot refuse
-	// what every selected workload gets.
-	HooksSkip HookPolicy = "skip"
-)
-
 // HelmHook is the skip reason of a hook left alone by helmHooks: skip.
 const HelmHook SkipReason = "helm-hook"
 
@@ -39,7 +27,7 @@ const HelmHook SkipReason = "helm-hook"
 // and the config skips hooks: only the required ones remain.
 func (c *Config) hookRequest(meta *yaml.Node, sets []*SidecarSet, reason SkipReason, detail string, r *Result) ([]*SidecarSet, SkipReason, string) {
 	hook := mapGet(mapGet(meta, "annotations"), HelmHookAnnotation)
-	if hook == nil || c.HelmHooks != HooksSkip || len(sets) == 0 {
+	if hook == nil || c.HelmHooks != v1alpha1.HooksSkip || len(sets) == 0 {
 		return sets, reason, detail
 	}
 	var required []*SidecarSet
@@ -51,9 +39,9 @@ func (c *Config) hookRequest(meta *yaml.Node, sets []*SidecarSet, reason SkipRea
 	switch {
 	case len(required) == 0:
 		return nil, HelmHook, fmt.Sprintf("a Helm hook (%s: %s), left alone by helmHooks: %s",
-			HelmHookAnnotation, scalarString(hook), HooksSkip)
+			HelmHookAnnotation, scalarString(hook), v1alpha1.HooksSkip)
 	case len(required) < len(sets):
-		r.Notes = append(r.Notes, fmt.Sprintf("a Helm hook: only the required sets, by helmHooks: %s", HooksSkip))
+		r.Notes = append(r.Notes, fmt.Sprintf("a Helm hook: only the required sets, by helmHooks: %s", v1alpha1.HooksSkip))
 	}
 	return required, "", ""
 }
@@ -61,8 +49,8 @@ func (c *Config) hookRequest(meta *yaml.Node, sets []*SidecarSet, reason SkipRea
 // defaultHooks defaults and checks helmHooks.
 func (p *configParser) defaultHooks() {
 	c := p.cfg
-	c.HelmHooks = HookPolicy(orDefault(string(c.HelmHooks), string(HooksInject)))
-	if c.HelmHooks != HooksInject && c.HelmHooks != HooksSkip {
-		p.errorf(p.settings+"helmHooks", "expected %q or %q, got %q", HooksInject, HooksSkip, c.HelmHooks)
+	c.HelmHooks = v1alpha1.HookPolicy(orDefault(string(c.HelmHooks), string(v1alpha1.HooksInject)))
+	if c.HelmHooks != v1alpha1.HooksInject && c.HelmHooks != v1alpha1.HooksSkip {
+		p.errorf(p.settings+"helmHooks", "expected %q or %q, got %q", v1alpha1.HooksInject, v1alpha1.HooksSkip, c.HelmHooks)
 	}
 }

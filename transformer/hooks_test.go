@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -12,11 +13,11 @@ func TestHelmHooksConfig(t *testing.T) {
 		return "apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\nspec:\n" + hooks +
 			"  sidecars: [{name: a, containers: [{name: a, image: a}]}]\n"
 	}
-	for config, want := range map[string]HookPolicy{
-		injector(""):                      HooksInject,
-		injector("  helmHooks: skip\n"):   HooksSkip,
-		injector("  helmHooks: inject\n"): HooksInject,
-		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  helmHooks: inject\n  sidecarconfig.yaml: '{containers: [{name: a, image: a}]}'\n": HooksInject,
+	for config, want := range map[string]v1alpha1.HookPolicy{
+		injector(""):                      v1alpha1.HooksInject,
+		injector("  helmHooks: skip\n"):   v1alpha1.HooksSkip,
+		injector("  helmHooks: inject\n"): v1alpha1.HooksInject,
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  helmHooks: inject\n  sidecarconfig.yaml: '{containers: [{name: a, image: a}]}'\n": v1alpha1.HooksInject,
 	} {
 		cfg, err := LoadConfig([]byte(config), "c.yaml")
 		if err != nil {

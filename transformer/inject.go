@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -170,7 +171,7 @@ func (j *injection) containers(sets []*SidecarSet) {
 				if !j.resolveContainer(list, c) {
 					continue
 				}
-				if s.Position == PositionFirst {
+				if s.Position == v1alpha1.PositionFirst {
 					first[list] = append(first[list], copyNode(c))
 				} else {
 					last[list] = append(last[list], copyNode(c))
@@ -224,10 +225,10 @@ func (j *injection) resolveContainer(list string, c *yaml.Node) bool {
 // and reports whether ours goes in.
 func (j *injection) conflict(field, what string, parent, existing *yaml.Node) bool {
 	switch j.cfg.OnConflict {
-	case ConflictSkip:
+	case v1alpha1.ConflictSkip:
 		j.kept = append(j.kept, what)
 		return false
-	case ConflictReplace:
+	case v1alpha1.ConflictReplace:
 		j.removals = append(j.removals, removal{parent, existing})
 		return true
 	}

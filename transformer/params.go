@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
 	strictjson "sigs.k8s.io/json"
@@ -26,17 +26,6 @@ import (
 // A value is hostile input: it is checked against its declaration, and it
 // can only become the scalar at the declared fields of the set's own items
 // (never a key, a list or a field elsewhere). See docs/parameters.md.
-
-// ParamType is the type of a parameter's values.
-type ParamType string
-
-const (
-	ParamQuantity ParamType = "quantity" // a Kubernetes quantity: 250m, 64Mi
-	ParamInteger  ParamType = "integer"
-	ParamBoolean  ParamType = "boolean" // "true" or "false"
-	ParamString   ParamType = "string"  // with an enum or a pattern
-	ParamImage    ParamType = "image"   // an image reference, with an enum or a pattern
-)
 
 // maxParamValue bounds a parameter's value, in bytes: an annotation is
 // read into the tree whole, and the value is copied into every field it
@@ -55,7 +44,7 @@ const maxParamPattern = 1024
 // Parameter is one declared parameter of a set.
 type Parameter struct {
 	Name        string
-	Type        ParamType
+	Type        v1alpha1.ParamType
 	Default     string
 	Min, Max    string // as written; "" when not bounded
 	Enum        []string
@@ -70,11 +59,9 @@ type Parameter struct {
 // containers: Percent of the sum of their Resource ("requests.cpu"),
 // rounded up to a multiple of RoundTo, then bounded by min and max.
 type DefaultFrom struct {
-	Resource string `json:"resource"`
-	Percent  int    `json:"percent"`
-	RoundTo  string `json:"roundTo,omitempty"`
-	step     *big.Rat
-	format   apiresource.Format
+	v1alpha1.DefaultFrom
+	step   *big.Rat
+	format apiresource.Format
 }
 
 // paramTarget is one field a parameter writes: in the set's list (e.g.
@@ -90,53 +77,6 @@ type paramTarget struct {
 type pathStep struct {
 	key   string
 	index int // -1 for a key step
-}
-
-type paramDoc struct {
-	Name        string        `json:"name"`
-	Type        ParamType     `json:"type"`
-	Description string        `json:"description,omitempty"`
-	Default     *paramScalar  `json:"default,omitempty"`
-	Min         *paramScalar  `json:"min,omitempty"`
-	Max         *paramScalar  `json:"max,omitempty"`
-	Enum        []paramScalar `json:"enum,omitempty"`
-	Pattern     string        `json:"pattern,omitempty"`
-	Paths       []string      `json:"paths"`
-	DefaultFrom *DefaultFrom  `json:"defaultFrom,omitempty"`
-}
-
-// paramScalar is a value as the config writes it: a string, a number or a
-// boolean, kept as text (`max: 1` and `max: "1"` are the same).
-type paramScalar string
-
-func (s *paramScalar) UnmarshalJSON(b []byte) error {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	switch v.(type) {
-	case string:
-		var str string
-		_ = json.Unmarshal(b, &str)
-		*s = paramScalar(str)
-	case float64, bool:
-		*s = paramScalar(strings.TrimSpace(string(b)))
-	default:
-		return &json.UnmarshalTypeError{Value: jsonKind(v), Type: reflect.TypeOf("")}
-	}
-	return nil
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case nil:
-		return "null"
-	}
-	return "value"
 }
 
 // paramLists are the lists of a set that parameters may write into.
@@ -231,8 +171,11 @@ func (p *configParser) validateParams() {
 	}
 }
 
-func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shared map[itemRef]int, written map[string]string) *Parameter {
-	prm := &Parameter{Name: d.Name, Type: d.Type, Pattern: d.Pattern, Paths: d.Paths, DefaultFrom: d.DefaultFrom}
+func (p *configParser) parseParam(field string, s *SidecarSet, d *v1alpha1.Parameter, shared map[itemRef]int, written map[string]string) *Parameter {
+	prm := &Parameter{Name: d.Name, Type: d.Type, Pattern: d.Pattern, Paths: d.Paths}
+	if d.DefaultFrom != nil {
+		prm.DefaultFrom = &DefaultFrom{DefaultFrom: *d.DefaultFrom}
+	}
 	n := len(p.errs)
 	switch {
 	case d.Name == "":
@@ -253,7 +196,7 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 		prm.Max = string(*d.Max)
 	}
 	switch d.Type {
-	case ParamQuantity, ParamInteger:
+	case v1alpha1.ParamQuantity, v1alpha1.ParamInteger:
 		if len(d.Enum) > 0 || d.Pattern != "" {
 			p.errorf(field, "a %s parameter takes min and max, not enum or pattern", d.Type)
 		}
@@ -267,11 +210,11 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 		if prm.Min != "" && prm.Max != "" && prm.compare(prm.Min, prm.Max) > 0 {
 			p.errorf(joinField(field, "max"), "%s is below min %s", prm.Max, prm.Min)
 		}
-	case ParamBoolean:
+	case v1alpha1.ParamBoolean:
 		if len(d.Enum) > 0 || d.Pattern != "" || d.Min != nil || d.Max != nil {
 			p.errorf(field, "a boolean parameter takes no enum, pattern, min or max")
 		}
-	case ParamString, ParamImage:
+	case v1alpha1.ParamString, v1alpha1.ParamImage:
 		if d.Min != nil || d.Max != nil {
 			p.errorf(field, "a %s parameter takes enum or pattern, not min and max", d.Type)
 		}
@@ -353,7 +296,7 @@ func (p *configParser) parseParam(field string, s *SidecarSet, d *paramDoc, shar
 			continue
 		}
 		problem := itemProblem(paramKind(t.list), item)
-		if problem != "" && (prm.Type == ParamInteger || prm.Type == ParamBoolean) {
+		if problem != "" && (prm.Type == v1alpha1.ParamInteger || prm.Type == v1alpha1.ParamBoolean) {
 			t.asString = true
 			_ = t.write(item, prm, prm.Default)
 			if itemProblem(paramKind(t.list), item) == "" {
@@ -412,7 +355,7 @@ func firstName(items []*yaml.Node) string {
 
 func (p *configParser) validateDerive(field string, prm *Parameter) {
 	df := prm.DefaultFrom
-	if prm.Type != ParamQuantity {
+	if prm.Type != v1alpha1.ParamQuantity {
 		p.errorf(field, "only a quantity parameter can be derived from the app's resources")
 		return
 	}
@@ -546,9 +489,9 @@ func (t *paramTarget) write(item *yaml.Node, prm *Parameter, value string) error
 func (prm *Parameter) node(value string, asString bool, was *yaml.Node) *yaml.Node {
 	switch {
 	case asString:
-	case prm.Type == ParamInteger:
+	case prm.Type == v1alpha1.ParamInteger:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: value}
-	case prm.Type == ParamBoolean:
+	case prm.Type == v1alpha1.ParamBoolean:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: value}
 	}
 	n := newStr(value)
@@ -561,19 +504,19 @@ func (prm *Parameter) node(value string, asString bool, was *yaml.Node) *yaml.No
 // parse checks that a value has the parameter's type; it returns why not.
 func (prm *Parameter) parse(v string) string {
 	switch prm.Type {
-	case ParamQuantity:
+	case v1alpha1.ParamQuantity:
 		if _, err := parseQuantity(v); err != nil {
 			return "is not a quantity (such as 250m, 1.5 or 64Mi)"
 		}
-	case ParamInteger:
+	case v1alpha1.ParamInteger:
 		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
 			return "is not an integer"
 		}
-	case ParamBoolean:
+	case v1alpha1.ParamBoolean:
 		if v != "true" && v != "false" {
 			return `is not a boolean ("true" or "false")`
 		}
-	case ParamImage:
+	case v1alpha1.ParamImage:
 		if !imageRef.MatchString(v) {
 			return "is not an image reference"
 		}
@@ -588,7 +531,7 @@ var imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-
 // compare orders two values of a quantity or integer parameter, which
 // parse already accepted.
 func (prm *Parameter) compare(a, b string) int {
-	if prm.Type == ParamInteger {
+	if prm.Type == v1alpha1.ParamInteger {
 		x, _ := strconv.ParseInt(a, 10, 64)
 		y, _ := strconv.ParseInt(b, 10, 64)
 		return cmpInt(x, y)
@@ -638,7 +581,7 @@ func (prm *Parameter) allowed(set string) string {
 	name := set + "." + prm.Name
 	var what string
 	switch {
-	case prm.Type == ParamBoolean:
+	case prm.Type == v1alpha1.ParamBoolean:
 		what = `"true" or "false"`
 	case len(prm.Enum) > 0:
 		quoted := make([]string, len(prm.Enum))
@@ -660,8 +603,8 @@ func (prm *Parameter) allowed(set string) string {
 	return name + " takes " + what
 }
 
-func articled(t ParamType) string {
-	if t == ParamInteger || t == ParamImage {
+func articled(t v1alpha1.ParamType) string {
+	if t == v1alpha1.ParamInteger || t == v1alpha1.ParamImage {
 		return "an " + string(t)
 	}
 	return "a " + string(t)

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -30,9 +31,9 @@ func (p *configParser) validateSets() {
 			}
 		}
 		seenSet[set.Name] = true
-		set.Position = Position(orDefault(string(set.Position), string(PositionLast)))
-		if set.Position != PositionFirst && set.Position != PositionLast {
-			p.errorf(joinField(field, "position"), "expected %q or %q, got %q", PositionFirst, PositionLast, set.Position)
+		set.Position = v1alpha1.Position(orDefault(string(set.Position), string(v1alpha1.PositionLast)))
+		if set.Position != v1alpha1.PositionFirst && set.Position != v1alpha1.PositionLast {
+			p.errorf(joinField(field, "position"), "expected %q or %q, got %q", v1alpha1.PositionFirst, v1alpha1.PositionLast, set.Position)
 		}
 		if len(set.Containers)+len(set.InitContainers)+len(set.Volumes)+len(set.ImagePullSecrets)+
 			len(set.VolumeMounts)+len(set.Env)+len(set.Annotations)+len(set.Labels) == 0 {

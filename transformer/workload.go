@@ -71,8 +71,9 @@ func (c *Config) kindNames() []string {
 
 func (c *Config) knowsKind(kind string) bool { return slices.Contains(c.kindNames(), kind) }
 
-// matches reports whether the selector picks a workload.
-func (s *Selector) matches(kind string, meta *yaml.Node) bool {
+// selects reports whether the config's selector picks a workload.
+func (c *Config) selects(kind string, meta *yaml.Node) bool {
+	s := &c.Selector
 	if len(s.Kinds) > 0 && !slices.Contains(s.Kinds, kind) {
 		return false
 	}

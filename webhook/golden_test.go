@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
@@ -165,7 +166,7 @@ func readCaseFile(c *golden.Case, name string) ([]byte, error) {
 	return readFile(c.Path(name))
 }
 
-func selectorEmpty(s transformer.Selector) bool {
+func selectorEmpty(s v1alpha1.Selector) bool {
 	return len(s.Kinds)+len(s.Names)+len(s.Namespaces)+len(s.Labels) == 0
 }
 
