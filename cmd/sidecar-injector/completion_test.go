@@ -34,12 +34,12 @@ func TestComplete(t *testing.T) {
 		line string
 		want []string // completions without descriptions, then the directive
 	}{
-		{"", []string{"certs", "check", "completion", "fn", "help", "inject", "policy", "report", "uninject", "version", "webhook", noFiles}},
+		{"", []string{"certs", "check", "completion", "fn", "help", "inject", "policy", "report", "schema", "uninject", "version", "webhook", noFiles}},
 		{"un", []string{"uninject", noFiles}},
 		{"--in", []string{"--in-place", noFiles}}, // flags and no command: inject's
 		{"-c ", []string{files}},
 		{"-q --output ", []string{files}},
-		{"help ", []string{"inject", "uninject", "check", "report", "fn", "webhook", "certs", "policy", "completion", "version", noFiles}},
+		{"help ", []string{"inject", "uninject", "check", "report", "fn", "webhook", "certs", "policy", "completion", "schema", "version", noFiles}},
 		{"completion ", []string{"bash", "zsh", "fish", "powershell", noFiles}},
 		{"policy --n", []string{"--name", "--namespace-selector", noFiles}},
 		{"completion f", []string{"fish", noFiles}},

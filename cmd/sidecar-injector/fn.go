@@ -36,6 +36,7 @@ one error result per workload that inject would change or reject (a
 validator for kpt's pipeline.validators, like sidecar-injector check).
 
 kustomize and kpt run the binary with no arguments, which means the same.
-See docs/krm-function.md.
+The config's JSON Schema (for editors and CI): sidecar-injector schema, or
+api/v1alpha1/sidecarinjector.schema.json. See docs/krm-function.md.
 `)
 }

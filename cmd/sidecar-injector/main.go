@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/spf13/cobra"
 )
 
@@ -73,6 +74,7 @@ func commandTable() []command {
 			choices: none},
 		{name: "completion", summary: "print a shell completion script: bash, zsh, fish or powershell",
 			run: runCompletion, choices: map[string][]string{"": completionShells}},
+		{name: "schema", summary: "print the JSON Schema of the config (SidecarInjector), for editors and CI", run: runSchema, choices: none},
 		{name: "version", summary: "print the version", run: runVersion, choices: none},
 	}
 }
@@ -240,6 +242,22 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
 // isHelp reports whether args ask for help, for the commands without flags.
 func isHelp(args []string) bool {
 	return len(args) > 0 && slices.Contains([]string{"-h", "-help", "--help", "help"}, args[0])
+}
+
+func runSchema(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	switch {
+	case isHelp(args):
+		fmt.Fprintln(stdout, "Usage: sidecar-injector schema\n\nPrints the JSON Schema of a SidecarInjector config (draft 2020-12), the same as\napi/v1alpha1/"+v1alpha1.SchemaFile+". Editors validate a config with it through a\nmodeline: # yaml-language-server: $schema=PATH")
+		return 0
+	case len(args) > 0:
+		fmt.Fprintf(stderr, "sidecar-injector schema: takes no arguments, got %q\n", args)
+		return 2
+	}
+	if _, err := stdout.Write(v1alpha1.Schema); err != nil {
+		fmt.Fprintf(stderr, "sidecar-injector schema: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 func runVersion(args []string, _ io.Reader, stdout, _ io.Writer) int {

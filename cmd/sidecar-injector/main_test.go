@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 )
 
@@ -90,5 +92,15 @@ func TestNoArguments(t *testing.T) {
 func TestVersion(t *testing.T) {
 	if out, _, code := runCLI(t, nil, "version"); code != 0 || out != version+"\n" {
 		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestSchema(t *testing.T) {
+	out, _, code := runCLI(t, nil, "schema")
+	if code != 0 || out != string(v1alpha1.Schema) || !json.Valid([]byte(out)) {
+		t.Errorf("schema: exit %d, %d bytes, want the %d bytes of %s", code, len(out), len(v1alpha1.Schema), v1alpha1.SchemaFile)
+	}
+	if _, errOut, code := runCLI(t, nil, "schema", "extra"); code != 2 || !strings.Contains(errOut, "takes no arguments") {
+		t.Errorf("schema extra: exit %d, %q", code, errOut)
 	}
 }
