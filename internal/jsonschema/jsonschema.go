@@ -231,40 +231,29 @@ func applyMarker(s *Schema, m string) error {
 		return nil // markers that take no value and mean nothing here
 	}
 	val = strings.Trim(val, "`")
-	num := func() (int64, error) { return strconv.ParseInt(val, 10, 64) }
 	switch key {
 	case "kubebuilder:default":
 		s.Default = val
+		return nil
 	case "kubebuilder:validation:Pattern":
 		s.Pattern = val
+		return nil
+	}
+	n, err := strconv.ParseInt(val, 10, 64)
+	switch key {
 	case "kubebuilder:validation:MaxLength":
-		n, err := num()
-		if err != nil {
-			return fmt.Errorf("marker %s: %w", m, err)
-		}
-		i := int(n)
-		s.MaxLength = &i
+		s.MaxLength = new(int(n))
 	case "kubebuilder:validation:MinItems":
-		n, err := num()
-		if err != nil {
-			return fmt.Errorf("marker %s: %w", m, err)
-		}
-		i := int(n)
-		s.MinItems = &i
+		s.MinItems = new(int(n))
 	case "kubebuilder:validation:Minimum":
-		n, err := num()
-		if err != nil {
-			return fmt.Errorf("marker %s: %w", m, err)
-		}
-		s.Minimum = &n
+		s.Minimum = new(n)
 	case "kubebuilder:validation:Maximum":
-		n, err := num()
-		if err != nil {
-			return fmt.Errorf("marker %s: %w", m, err)
-		}
-		s.Maximum = &n
+		s.Maximum = new(n)
 	default:
 		return fmt.Errorf("marker %s: not one the generator knows", m)
+	}
+	if err != nil {
+		return fmt.Errorf("marker %s: %w", m, err)
 	}
 	return nil
 }
