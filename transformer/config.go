@@ -131,30 +131,26 @@ func (c *Config) SetAnnotationPrefix(prefix string) error {
 
 // Set returns the set with the given name, or nil.
 func (c *Config) Set(name string) *SidecarSet {
-	for _, s := range c.Sets {
-		if s.Name == name {
-			return s
-		}
+	if i := slices.IndexFunc(c.Sets, func(s *SidecarSet) bool { return s.Name == name }); i >= 0 {
+		return c.Sets[i]
 	}
 	return nil
 }
 
 // DefaultSets returns the sets marked default, in config order.
 func (c *Config) DefaultSets() []*SidecarSet {
-	var out []*SidecarSet
-	for _, s := range c.Sets {
-		if s.Default {
-			out = append(out, s)
-		}
-	}
-	return out
+	return c.setsWhere(func(s *SidecarSet) bool { return s.Default })
 }
 
 // RequiredSets returns the sets marked required, in config order.
 func (c *Config) RequiredSets() []*SidecarSet {
+	return c.setsWhere(func(s *SidecarSet) bool { return s.Required })
+}
+
+func (c *Config) setsWhere(keep func(*SidecarSet) bool) []*SidecarSet {
 	var out []*SidecarSet
 	for _, s := range c.Sets {
-		if s.Required {
+		if keep(s) {
 			out = append(out, s)
 		}
 	}

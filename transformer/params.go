@@ -121,10 +121,8 @@ func paramKind(list string) itemKind {
 
 // Parameter returns the set's parameter of that name, or nil.
 func (s *SidecarSet) Parameter(name string) *Parameter {
-	for _, p := range s.Parameters {
-		if p.Name == name {
-			return p
-		}
+	if i := slices.IndexFunc(s.Parameters, func(p *Parameter) bool { return p.Name == name }); i >= 0 {
+		return s.Parameters[i]
 	}
 	return nil
 }
