@@ -17,7 +17,8 @@
 # review costs per byte with no budget, and the peak RSS of a fresh webhook
 # with the example Deployment's settings under 32 reviews at once.
 # BENCH_QUICK=1: 3 s runs and a 10 s soak (a smoke test); BENCH_MEMORY=0
-# skips the memory runs.
+# skips the memory runs; BENCH_WEBHOOK_RUNS picks among "closed paced soak"
+# (all three by default), e.g. BENCH_WEBHOOK_RUNS=paced for the latency bar.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.bench/webhook
@@ -28,6 +29,7 @@ warmup=3s
 soak=${BENCH_WEBHOOK_SOAK:-60s}
 rate=${BENCH_WEBHOOK_RATE:-1000}
 if [ -n "${BENCH_QUICK:-}" ]; then dur=3s warmup=1s soak=10s; fi
+runs=" ${BENCH_WEBHOOK_RUNS:-closed paced soak} "
 
 server_cpu=0 load_cpu=1
 # pin CPU CMD...: run CMD on one CPU. exec, so that a `pin ... &` has the
@@ -75,18 +77,22 @@ pids+=("$fpid")
 
 echo "Pod of $(wc -c <webhook/testdata/bench-pod.json) bytes, $dur per run after $warmup of warm-up; servers on CPU $server_cpu, load on CPU $load_cpu:"
 for c in 1 16 64; do
+  [[ $runs == *" closed "* ]] || break
   (pin "$load_cpu" "${load[@]}" -url "https://127.0.0.1:$fport/mutate" -c "$c" -d "$dur" -pid "$fpid" -label floor -check-uid=false)
   (pin "$load_cpu" "${load[@]}" -url "https://127.0.0.1:$wport/mutate" -c "$c" -d "$dur" -pid "$wpid" -label webhook)
 done
 # Latency below saturation: 16 connections paced to $rate req/s in all (a
 # busy cluster creates far fewer pods than that).
 for run in floor webhook; do
+  [[ $runs == *" paced "* ]] || break
   if [ "$run" = floor ]; then url="https://127.0.0.1:$fport/mutate" pid=$fpid extra=-check-uid=false; else url="https://127.0.0.1:$wport/mutate" pid=$wpid extra=; fi
   (pin "$load_cpu" "${load[@]}" -url "$url" -c 16 -rate "$rate" -d "$dur" -pid "$pid" -label "$run" $extra)
 done
-echo
-echo "Soak: the webhook at c=16 for $soak:"
-(pin "$load_cpu" "${load[@]}" -url "https://127.0.0.1:$wport/mutate" -c 16 -d "$soak" -pid "$wpid" -label soak)
+if [[ $runs == *" soak "* ]]; then
+  echo
+  echo "Soak: the webhook at c=16 for $soak:"
+  (pin "$load_cpu" "${load[@]}" -url "https://127.0.0.1:$wport/mutate" -c 16 -d "$soak" -pid "$wpid" -label soak)
+fi
 echo
 "$out/webhook-load" -summarize "$out/results.jsonl"
 injected=$(grep -c '"outcome":"injected"' "$out/webhook.log" || true)
