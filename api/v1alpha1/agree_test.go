@@ -25,32 +25,11 @@ import (
 // volume) are the loader's alone.
 func TestSchemaAgreesWithLoader(t *testing.T) {
 	schema := compileSchema(t)
-	var files []string
-	for _, pattern := range []string{"../../testdata/cases/*/config.yaml", "../../examples/*/*.yaml", "../../examples/*/*/*.yaml"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
 	checked, refused := 0, 0
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// YAML 1.2, as the loader and editors read it (`on` is a string)
-		rn, err := yaml.Parse(string(data))
-		if err != nil || rn.GetKind() != v1alpha1.Kind || bytes.Contains(data, []byte("\n---")) {
-			continue // invalid YAML (the loader's to report), not a config, or a stream
-		}
-		doc, err := rn.MarshalJSON()
-		if err != nil {
+	for path, data := range configFiles(t) {
+		inst, ok := asJSON(data)
+		if !ok {
 			continue
-		}
-		var inst any
-		if err := json.Unmarshal(doc, &inst); err != nil {
-			t.Fatalf("%s: %v", path, err)
 		}
 		schemaErr := schema.Validate(inst)
 		_, loadErr := transformer.LoadConfig(data, path)
@@ -68,6 +47,65 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 	if checked < 50 || refused < 3 {
 		t.Errorf("checked %d configs, %d refused by both: the globs no longer find the cases", checked, refused)
 	}
+}
+
+// FuzzSchemaAgreesWithLoader: whatever SidecarInjector the loader takes,
+// the schema takes too.
+func FuzzSchemaAgreesWithLoader(f *testing.F) {
+	for _, data := range configFiles(f) {
+		f.Add(data)
+	}
+	schema := compileSchema(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inst, ok := asJSON(data)
+		if !ok {
+			return
+		}
+		if _, err := transformer.LoadConfig(data, "config.yaml"); err != nil {
+			return
+		}
+		if err := schema.Validate(inst); err != nil {
+			t.Errorf("the loader takes it, the schema refuses it: %v\n%s", err, data)
+		}
+	})
+}
+
+// configFiles reads the configs of the golden cases and the examples.
+func configFiles(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, pattern := range []string{"../../testdata/cases/*/config.yaml", "../../examples/*/*.yaml", "../../examples/*/*/*.yaml"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[path] = data
+		}
+	}
+	return out
+}
+
+// asJSON reads one SidecarInjector document as YAML 1.2, as the loader and
+// editors read it (`on` is a string); ok is false for anything else:
+// invalid YAML (the loader's to report), another kind, or a stream.
+func asJSON(data []byte) (inst any, ok bool) {
+	rn, err := yaml.Parse(string(data))
+	if err != nil || rn.YNode().Kind != yaml.MappingNode || rn.GetKind() != v1alpha1.Kind || bytes.Contains(data, []byte("\n---")) {
+		return nil, false
+	}
+	doc, err := rn.MarshalJSON()
+	if err != nil {
+		return nil, false
+	}
+	if err := json.Unmarshal(doc, &inst); err != nil {
+		return nil, false
+	}
+	return inst, true
 }
 
 // strictDecodeError reports whether every error of a load is one that
@@ -90,7 +128,7 @@ func strictDecodeError(err error) bool {
 	return true
 }
 
-func compileSchema(t *testing.T) *jsonschema.Schema {
+func compileSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(v1alpha1.Schema))
 	if err != nil {
