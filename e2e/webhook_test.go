@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,37 +41,6 @@ kind: SidecarInjector
 metadata:
   name: sidecars
 ` + exampleSets
-
-// The tutorial's configs, as its users write them: the nginx case's ConfigMap key as a
-// file (the tutorial mounts it at /etc/webhook/config/sidecarconfig.yaml),
-// and the packet-capture case's whole ConfigMap.
-const whTutorialNginx = `containers:
-  - name: sidecar-nginx
-    image: nginx:1.12.2
-    imagePullPolicy: IfNotPresent
-    ports:
-      - containerPort: 80
-    volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-volumes:
-  - name: nginx-conf
-    configMap:
-      name: nginx-configmap
-`
-
-const whTutorialPacketAgent = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: sidecar-injector-webhook-configmap
-data:
-  sidecarconfig.yaml: |
-    containers:
-      - name: sidecar-monitor
-        image: docker.io/s1240zsw/centos-packet-agent:v1
-        stdin: true
-        tty: true
-`
 
 const whTutorialPrefix = "sidecar-injector-webhook.morven.me"
 
@@ -601,7 +571,9 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, dst), b, 0o600)
 	}
 	cfg := filepath.Join(dir, "sidecarconfig.yaml")
-	os.WriteFile(cfg, []byte(whTutorialNginx), 0o644)
+	// The nginx case's ConfigMap key as a file: the tutorial mounts it at
+	// /etc/webhook/config/sidecarconfig.yaml.
+	os.WriteFile(cfg, []byte(fixture.NginxSidecar), 0o644)
 	p := c.startWebhook(t, "tutorial-nginx", "-sidecarCfgFile="+cfg, "-tlsCertFile="+filepath.Join(dir, "cert.pem"),
 		"-tlsKeyFile="+filepath.Join(dir, "key.pem"), "-alsologtostderr", "-v=4", "2>&1")
 	c.register(t, "tutorial-nginx", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "nginx"})
@@ -638,7 +610,8 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 
 func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "configmap.yaml")
-	os.WriteFile(cfg, []byte(whTutorialPacketAgent), 0o644)
+	// The packet-capture case's whole ConfigMap.
+	os.WriteFile(cfg, []byte(fixture.PacketAgentConfigMap), 0o644)
 	p := c.startWebhook(t, "tutorial-packet-agent", "webhook", "--config", cfg, "--annotation-prefix", whTutorialPrefix,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
 	c.register(t, "tutorial-packet-agent", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "packet-agent"})
