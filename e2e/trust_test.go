@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
@@ -285,7 +286,7 @@ func adminUser(t *testing.T, env *envtest.Environment) (*envtest.AuthenticatedUs
 func writer(t *testing.T, dir string) func(name, content string) string {
 	return func(name, content string) string {
 		p := filepath.Join(dir, name)
-		writeFile(t, p, content)
+		testio.WriteFile(t, p, content)
 		return p
 	}
 }

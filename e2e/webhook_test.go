@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -176,21 +176,9 @@ type whProc struct {
 	name string
 	cmd  *exec.Cmd
 	port int
-	logs *whBuffer
+	logs *testio.Buffer
 	done chan error
 }
-
-type whBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *whBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *whBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func whFreePort(t *testing.T) int {
 	t.Helper()
@@ -213,7 +201,7 @@ func (c *whCluster) startWebhook(t *testing.T, name string, args ...string) *whP
 	} else {
 		full = append(full, fmt.Sprintf("-port=%d", port))
 	}
-	p := &whProc{name: name, port: port, logs: &whBuffer{}, done: make(chan error, 1)}
+	p := &whProc{name: name, port: port, logs: &testio.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, full...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -15,11 +15,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/certs"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
@@ -177,21 +177,9 @@ type testServer struct {
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testio.Buffer
 	pool   *x509.CertPool
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func startServer(t *testing.T, configFile, certFile, keyFile string, ca *certs.CA) *testServer {
 	t.Helper()
@@ -199,7 +187,7 @@ func startServer(t *testing.T, configFile, certFile, keyFile string, ca *certs.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	srv := New(Options{Listener: ln, ConfigFile: configFile, CertFile: certFile, KeyFile: keyFile,
 		ReloadInterval: 20 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Log: newJSONLogger(logs), Version: "test"})
 	ctx, cancel := context.WithCancel(context.Background())
