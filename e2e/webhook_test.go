@@ -79,8 +79,8 @@ func TestWebhook(t *testing.T) {
 
 	// The main webhook: the product's config, in a directory laid out as the
 	// kubelet mounts a ConfigMap, so that a reload is a `..data` swap.
-	cfgDir := whNewMount(t, "config.yaml", whConfig)
-	main := c.startWebhook(t, "main", "webhook", "--config", cfgDir.path("config.yaml"),
+	cfgDir := testio.NewMountedDir(t, map[string][]byte{"config.yaml": []byte(whConfig)})
+	main := c.startWebhook(t, "main", "webhook", "--config", cfgDir.Path("config.yaml"),
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"),
 		"--reload-interval", "200ms")
 	c.register(t, "main", main.port, admissionregistrationv1.Fail, map[string]string{"sidecar-injector": "enabled"})
@@ -132,43 +132,6 @@ func (c *whCluster) makeCerts(t *testing.T) string {
 		t.Fatalf("sidecar-injector certs: exit %d: %s", code, stderr)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// whMount is a directory laid out as the kubelet mounts a ConfigMap.
-type whMount struct {
-	t   *testing.T
-	dir string
-	gen int
-}
-
-func whNewMount(t *testing.T, name, content string) *whMount {
-	m := &whMount{t: t, dir: t.TempDir()}
-	m.update(name, content)
-	if err := os.Symlink(filepath.Join("..data", name), filepath.Join(m.dir, name)); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func (m *whMount) path(name string) string { return filepath.Join(m.dir, name) }
-
-// update writes a new timestamped directory and swaps `..data` to it.
-func (m *whMount) update(name, content string) {
-	m.gen++
-	ts := fmt.Sprintf("..2026_01_01_00_00_%02d.%d", m.gen, m.gen)
-	if err := os.Mkdir(filepath.Join(m.dir, ts), 0o755); err != nil {
-		m.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(m.dir, ts, name), []byte(content), 0o644); err != nil {
-		m.t.Fatal(err)
-	}
-	tmp := filepath.Join(m.dir, "..data_tmp")
-	if err := os.Symlink(ts, tmp); err != nil {
-		m.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(m.dir, "..data")); err != nil {
-		m.t.Fatal(err)
-	}
 }
 
 // whProc is a running `sidecar-injector` webhook process.
@@ -621,7 +584,7 @@ func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	}
 }
 
-func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *whMount, main *whProc) {
+func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *testio.MountedDir, main *whProc) {
 	sidecarImage := func() (bool, string) {
 		p, err := c.create(ns, whPod("reload", map[string]string{"sidecar-injector.io/inject": "true"}), true)
 		if err != nil {
@@ -632,13 +595,13 @@ func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *whMount, main
 		}
 		return false, fmt.Sprint(whContainerNames(p))
 	}
-	cfg.update("config.yaml", strings.Replace(whConfig, "nginx:1.12.2", "nginx:1.27.3", 1))
+	cfg.Update(map[string][]byte{"config.yaml": []byte(strings.Replace(whConfig, "nginx:1.12.2", "nginx:1.27.3", 1))})
 	c.waitFor(t, func() (bool, string) {
 		ok, img := sidecarImage()
 		return ok && img == "nginx:1.27.3", img
 	})
 	// A bad config is rejected with a log line; the last good one stays.
-	cfg.update("config.yaml", strings.Replace(whConfig, "imagePullPolicy", "imagePullPolcy", 1))
+	cfg.Update(map[string][]byte{"config.yaml": []byte(strings.Replace(whConfig, "imagePullPolicy", "imagePullPolcy", 1))})
 	c.waitFor(t, func() (bool, string) {
 		return strings.Contains(main.logs.String(), "config rejected; the last good one stays in force"), "no rejection logged"
 	})
@@ -648,7 +611,7 @@ func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *whMount, main
 	if ok, img := sidecarImage(); !ok || img != "nginx:1.27.3" {
 		t.Errorf("after a bad config: %v %s, want the last good config (nginx:1.27.3)", ok, img)
 	}
-	cfg.update("config.yaml", whConfig)
+	cfg.Update(map[string][]byte{"config.yaml": []byte(whConfig)})
 	c.waitFor(t, func() (bool, string) {
 		ok, img := sidecarImage()
 		return ok && img == "nginx:1.12.2", img

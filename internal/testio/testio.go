@@ -1,7 +1,8 @@
 // Package testio holds the small I/O helpers that the tests of several
 // packages share: files written and read that fail the test on an error,
-// and a buffer that several goroutines may write (a server's log, read by
-// the test while the server runs).
+// a buffer that several goroutines may write (a server's log, read by the
+// test while the server runs), and a directory laid out as the kubelet
+// mounts a ConfigMap (MountedDir).
 package testio
 
 import (

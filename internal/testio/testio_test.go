@@ -32,3 +32,14 @@ func TestBufferConcurrentWrites(t *testing.T) {
 		t.Errorf("%d bytes, want 800", n)
 	}
 }
+
+func TestMountedDirSwapsData(t *testing.T) {
+	m := NewMountedDir(t, map[string][]byte{"a": []byte("1")})
+	if got := ReadFile(t, m.Path("a")); got != "1" {
+		t.Fatalf("read %q", got)
+	}
+	m.Update(map[string][]byte{"a": []byte("2")})
+	if got := ReadFile(t, m.Path("a")); got != "2" {
+		t.Errorf("after Update, read %q", got)
+	}
+}
