@@ -524,7 +524,7 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 	cfg := filepath.Join(dir, "sidecarconfig.yaml")
 	// The nginx case's ConfigMap key as a file: the tutorial mounts it at
 	// /etc/webhook/config/sidecarconfig.yaml.
-	os.WriteFile(cfg, []byte(fixture.NginxSidecar), 0o644)
+	testio.WriteFile(t, cfg, fixture.NginxSidecar)
 	p := c.startWebhook(t, "tutorial-nginx", "-sidecarCfgFile="+cfg, "-tlsCertFile="+filepath.Join(dir, "cert.pem"),
 		"-tlsKeyFile="+filepath.Join(dir, "key.pem"), "-alsologtostderr", "-v=4", "2>&1")
 	c.register(t, "tutorial-nginx", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "nginx"})
@@ -562,7 +562,7 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "configmap.yaml")
 	// The packet-capture case's whole ConfigMap.
-	os.WriteFile(cfg, []byte(fixture.PacketAgentConfigMap), 0o644)
+	testio.WriteFile(t, cfg, fixture.PacketAgentConfigMap)
 	p := c.startWebhook(t, "tutorial-packet-agent", "webhook", "--config", cfg, "--annotation-prefix", whTutorialPrefix,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
 	c.register(t, "tutorial-packet-agent", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "packet-agent"})
@@ -645,7 +645,7 @@ func (c *whCluster) testCertRotation(t *testing.T, ns string, main *whProc) {
 
 func (c *whCluster) testFailurePolicy(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	os.WriteFile(cfg, []byte(whConfig), 0o644)
+	testio.WriteFile(t, cfg, whConfig)
 	p := c.startWebhook(t, "failure", "webhook", "--config", cfg,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
 	labels := map[string]string{"e2e-failure-policy": "yes"}
