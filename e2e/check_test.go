@@ -39,17 +39,7 @@ func stepScript(t *testing.T, workflow, job, step string) string {
 // leaves every injected nginx sidecar outdated.
 func bumpNginx(t *testing.T, config string) {
 	t.Helper()
-	data, err := os.ReadFile(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bumped := strings.Replace(string(data), "image: nginx:1.12.2", "image: nginx:1.27.0", 1)
-	if bumped == string(data) {
-		t.Fatalf("%s has no nginx:1.12.2", config)
-	}
-	if err := os.WriteFile(config, []byte(bumped), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replaceInFile(t, config, "image: nginx:1.12.2", "image: nginx:1.27.0")
 }
 
 const staleTomcat = "manifests/tomcat.yaml:1: Deployment shop/tomcat: outdated: injected with another config"
@@ -194,14 +184,7 @@ func TestKustomizeValidatorsField(t *testing.T) {
 	kustomize := tool(t, "kustomize")
 	dir, binDir := exampleCopy(t, "ci")
 	env := pathEnv(binDir, filepath.Dir(kustomize))
-	k := filepath.Join(dir, "kustomization.yaml")
-	data, err := os.ReadFile(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(k, []byte(strings.Replace(string(data), "\ntransformers:\n", "\nvalidators:\n", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replaceInFile(t, filepath.Join(dir, "kustomization.yaml"), "\ntransformers:\n", "\nvalidators:\n")
 	build := func() ([]byte, []byte, int) {
 		return runEnv(t, dir, env, nil, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", ".")
 	}

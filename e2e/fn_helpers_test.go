@@ -117,6 +117,23 @@ func checkExpected(t testing.TB, path string, got []byte) {
 	}
 }
 
+// replaceInFile replaces the first old in the file at path with new, and
+// fails the test if the file does not hold old.
+func replaceInFile(t testing.TB, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(data), old, new, 1)
+	if changed == string(data) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // readTree reads every regular file under dir, by relative path, leaving
 // out the paths skip says.
 func readTree(t testing.TB, dir string, skip func(rel string) bool) map[string]string {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -108,7 +109,7 @@ func TestExampleHelm4(t *testing.T) {
 	// identity post-renderer, only the injected lines differ. Helm 4 hands
 	// the hook Job over too, and it gets the proxy as a native sidecar.
 	identity := filepath.Join(t.TempDir(), "identity")
-	writeFile(t, filepath.Join(identity, "plugin.yaml"), "apiVersion: v1\ntype: postrenderer/v1\nname: identity\nversion: 0.1.0\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: cat\n")
+	testio.WriteFile(t, filepath.Join(identity, "plugin.yaml"), "apiVersion: v1\ntype: postrenderer/v1\nname: identity\nversion: 0.1.0\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: cat\n")
 	must(t)(h.helm(t, helm4, "plugin", "install", identity))
 	plain := must(t)(h.helm(t, helm4, "template", "shop", "./shop", "--post-renderer", "identity"))
 	checkOnlyInjected(t, plain, out, "Deployment", "Job")
@@ -162,16 +163,6 @@ func isSubsequence(a, b []string) bool {
 	return i == len(a)
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestHelmErrorsNameTemplate: Helm gives a post-renderer stdin, which has
 // no file names; a bad resource is named with the chart template it came
 // from (Helm 3's comment, Helm 4's annotation), and the user sees it on
@@ -207,7 +198,7 @@ func TestHelmRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	writeFile(t, kc, string(kubeconfig))
+	testio.WriteFile(t, kc, string(kubeconfig))
 
 	hookJob := map[string]string{
 		"helm3": "shop-migrate: migrate=example.com/shop:1.0",
@@ -223,8 +214,8 @@ func TestHelmRelease(t *testing.T) {
 			}
 			ns := "shop-" + name
 			hooks := completeHookJobs(t, cs, ns)
-			upgradedConfig := strings.Replace(readFileString(t, filepath.Join(h.dir, "sidecar-injector.yaml")), "image: nginx:1.27", "image: nginx:1.28", 1)
-			writeFile(t, filepath.Join(h.dir, "sidecar-injector-v2.yaml"), upgradedConfig)
+			upgradedConfig := strings.Replace(testio.ReadFile(t, filepath.Join(h.dir, "sidecar-injector.yaml")), "image: nginx:1.27", "image: nginx:1.28", 1)
+			testio.WriteFile(t, filepath.Join(h.dir, "sidecar-injector-v2.yaml"), upgradedConfig)
 			release := func(args ...string) {
 				t.Helper()
 				must(t)(h.helm(t, helm, append(args, "--namespace", ns, "--timeout", "5m")...))
@@ -300,15 +291,6 @@ func TestHelmRelease(t *testing.T) {
 			}
 		})
 	}
-}
-
-func readFileString(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 func getDeployment(t *testing.T, cs *kubernetes.Clientset, ns, name string) *appsv1.Deployment {
@@ -417,7 +399,7 @@ func TestExampleHelmKustomize(t *testing.T) {
 	h := newHelmSetup(t)
 	out := must(t)(runEnv(t, h.dir, h.env, nil, kustomize, "build", "--enable-helm", "--enable-alpha-plugins", "--enable-exec", "--helm-command", helm3, "."))
 	checkExpected(t, filepath.Join(root, "examples", "helm", "expected", "kustomize.yaml"), out)
-	checkSameWorkloads(t, out, readFileBytes(t, filepath.Join(root, "examples", "helm", "expected", "helm4.yaml")))
+	checkSameWorkloads(t, out, []byte(testio.ReadFile(t, filepath.Join(root, "examples", "helm", "expected", "helm4.yaml"))))
 }
 
 // Argo CD runs the plugin's generate command in the application's
@@ -444,26 +426,17 @@ func TestExampleHelmArgoCD(t *testing.T) {
 	checkExpected(t, filepath.Join(root, "examples", "helm", "expected", "argocd.yaml"), out)
 	// helm template prints the hooks, and the injector gets them: the
 	// workloads of Helm 4's post-renderer, not Helm 3's.
-	checkSameWorkloads(t, out, readFileBytes(t, filepath.Join(root, "examples", "helm", "expected", "helm4.yaml")))
+	checkSameWorkloads(t, out, []byte(testio.ReadFile(t, filepath.Join(root, "examples", "helm", "expected", "helm4.yaml"))))
 	plain := must(t)(runEnv(t, chart, env, nil, helm3, "template", "shop", ".", "--namespace", "shop"))
 	checkOnlyInjected(t, plain, out, "Deployment", "Job")
 
 	// A chart that fails to render fails the plugin: no empty success
 	// for Argo CD to prune the application down to.
-	writeFile(t, filepath.Join(chart, "templates", "broken.yaml"), `{{ fail "broken chart" }}`)
+	testio.WriteFile(t, filepath.Join(chart, "templates", "broken.yaml"), `{{ fail "broken chart" }}`)
 	stdout, stderr, code := runEnv(t, chart, env, nil, words[0], words[1:]...)
 	if code == 0 || !strings.Contains(string(stderr), "broken chart") {
 		t.Errorf("exit %d with a broken chart; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-}
-
-func readFileBytes(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // checkSameWorkloads: two renders of the chart hold the same workloads,
@@ -516,8 +489,8 @@ func TestHelmHooksReachPostRenderer(t *testing.T) {
 	helm4 := tool(t, "helm4")
 	h := newHelmSetup(t)
 	h.installPlugin(t, helm4)
-	config := strings.Replace(readFileString(t, filepath.Join(h.dir, "sidecar-injector.yaml")), "\nspec:\n", "\nspec:\n  helmHooks: skip\n", 1)
-	writeFile(t, filepath.Join(h.dir, "hooks-skip.yaml"), config)
+	config := strings.Replace(testio.ReadFile(t, filepath.Join(h.dir, "sidecar-injector.yaml")), "\nspec:\n", "\nspec:\n  helmHooks: skip\n", 1)
+	testio.WriteFile(t, filepath.Join(h.dir, "hooks-skip.yaml"), config)
 	for config, want := range map[string]string{
 		"sidecar-injector.yaml": "init:proxy=nginx:1.27 migrate=example.com/shop:1.0",
 		"hooks-skip.yaml":       "migrate=example.com/shop:1.0",

@@ -50,14 +50,7 @@ func TestKptRender(t *testing.T) {
 	// A new nginx image in the config: the next render upgrades the sidecar
 	// (its image, and the digest in the status annotation), nothing else.
 	t.Run("config change", func(t *testing.T) {
-		config := filepath.Join(dir, "sidecar-injector.yaml")
-		data, err := os.ReadFile(config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(config, []byte(strings.Replace(string(data), "image: nginx:1.12.2", "image: nginx:1.27.0", 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		bumpNginx(t, filepath.Join(dir, "sidecar-injector.yaml"))
 		changedConfig := readTree(t, dir, notPackage)
 		_, stderr, code := render()
 		if code != 0 {
@@ -76,14 +69,7 @@ func TestKptRender(t *testing.T) {
 	// A workload asking for a set that does not exist: the render fails,
 	// kpt shows the error (resource, field, file), and no file changes.
 	t.Run("error", func(t *testing.T) {
-		path := filepath.Join(dir, "packet-agent.yaml")
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(strings.Replace(string(data), "inject: monitor", "inject: monitr", 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		replaceInFile(t, filepath.Join(dir, "packet-agent.yaml"), "inject: monitor", "inject: monitr")
 		broken := readTree(t, dir, notPackage)
 		_, stderr, code := render()
 		if code == 0 {

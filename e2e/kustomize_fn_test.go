@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // The function under kustomize: declared in `transformers:` with the exec
@@ -46,6 +47,20 @@ const execAnnotation = `  annotations:
       exec:
         path: ./tools/sidecar-injector
 `
+
+// execConfig reads a config file and declares it, as execAnnotation does,
+// a transformer that runs the binary kustomization lays out.
+func execConfig(t *testing.T, path string) string {
+	t.Helper()
+	config, err := yaml.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := config.PipeE(yaml.SetAnnotation("config.kubernetes.io/function", "exec:\n  path: ./tools/sidecar-injector\n")); err != nil {
+		t.Fatal(err)
+	}
+	return config.MustString()
+}
 
 // injector is the config as a kustomize transformer: the nginx and packet-capture sets.
 var injector = `apiVersion: sidecar-injector.io/v1alpha1
@@ -163,18 +178,8 @@ func TestKustomizeExecFunction(t *testing.T) {
 	// the CLI injects inside the List: both give the same items.
 	t.Run("a List agrees with the CLI", func(t *testing.T) {
 		c := filepath.Join(root, "testdata", "cases", "list-kubectl-get")
-		config, err := yaml.ReadFile(filepath.Join(c, "config.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := config.PipeE(yaml.SetAnnotation("config.kubernetes.io/function", "exec:\n  path: ./tools/sidecar-injector\n")); err != nil {
-			t.Fatal(err)
-		}
-		input, err := os.ReadFile(filepath.Join(c, "input.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := must(t)(build(kustomization(t, config.MustString(), string(input))))
+		input := testio.ReadFile(t, filepath.Join(c, "input.yaml"))
+		out := must(t)(build(kustomization(t, execConfig(t, filepath.Join(c, "config.yaml")), input)))
 		built := map[string]string{}
 		for _, doc := range strings.Split(string(out), "\n---\n") {
 			rn := yaml.MustParse(doc)

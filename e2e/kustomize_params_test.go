@@ -3,11 +3,11 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -18,30 +18,18 @@ import (
 func TestKustomizeParameters(t *testing.T) {
 	kustomize := tool(t, "kustomize")
 	ex := filepath.Join(root, "examples", "parameters")
-	config, err := yaml.ReadFile(filepath.Join(ex, "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := config.PipeE(yaml.SetAnnotation("config.kubernetes.io/function", "exec:\n  path: ./tools/sidecar-injector\n")); err != nil {
-		t.Fatal(err)
-	}
-	app, err := os.ReadFile(filepath.Join(ex, "app.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expected, err := os.ReadFile(filepath.Join(ex, "expected.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	config := execConfig(t, filepath.Join(ex, "config.yaml"))
+	app := testio.ReadFile(t, filepath.Join(ex, "app.yaml"))
+	expected := testio.ReadFile(t, filepath.Join(ex, "expected.yaml"))
 	want := map[string]string{}
-	for _, doc := range strings.Split(string(expected), "\n---\n") {
+	for _, doc := range strings.Split(expected, "\n---\n") {
 		rn := yaml.MustParse(doc)
 		want[rn.GetName()] = jsonOf(t, rn)
 	}
 	build := func(resources string) ([]byte, []byte, int) {
-		return run(t, kustomization(t, config.MustString(), resources), nil, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", ".")
+		return run(t, kustomization(t, config, resources), nil, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", ".")
 	}
-	out := must(t)(build(string(app)))
+	out := must(t)(build(app))
 	docs := strings.Split(string(out), "\n---\n")
 	if len(docs) != len(want) {
 		t.Fatalf("%d documents, want %d:\n%s", len(docs), len(want), out)
@@ -53,7 +41,7 @@ func TestKustomizeParameters(t *testing.T) {
 		}
 	}
 
-	bad := strings.Replace(string(app), "sidecar-injector.io/nginx.cpu: 250m", `sidecar-injector.io/nginx.cpu: "2"`, 1)
+	bad := strings.Replace(app, "sidecar-injector.io/nginx.cpu: 250m", `sidecar-injector.io/nginx.cpu: "2"`, 1)
 	_, stderr, code := build(bad)
 	msg := `spec.template.metadata.annotations["sidecar-injector.io/nginx.cpu"]: "2" is above the maximum; nginx.cpu takes a quantity from 50m to 1`
 	if code == 0 || !strings.Contains(string(stderr), msg) {

@@ -99,12 +99,7 @@ spec:
 // judge by meaning: current where the status is believed and its digest
 // current, outdated where the config changed since.
 func TestLiveAudit(t *testing.T) {
-	kubectl := tool(t, "kubectl")
-	env := startControlPlane(t)
-	_, kubeconfig := adminUser(t, env)
-	dir := t.TempDir()
-	write := writer(t, dir)
-	kc := write("kubeconfig", string(kubeconfig))
+	kubectl, dir, write, kc := kubectlCluster(t)
 	cfg := write("config.yaml", auditConfig)
 	oldCfg := write("old-config.yaml", strings.Replace(auditConfig, "image: nginx:1.12.2", "image: nginx:1.11.0", 1))
 	apps := write("apps.yaml", auditApps)

@@ -21,13 +21,7 @@ import (
 // nginx reverse proxy (the default) and the packet-capture agent.
 var exampleSets = `spec:
   sidecars:
-` + fixture.Indent(fixture.NginxSet, 2) + `  - name: monitor
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+` + fixture.Indent(fixture.NginxSet, 2) + fixture.Indent(fixture.PacketAgentSet, 2)
 
 // binary is the sidecar-injector built for this test run.
 var binary string

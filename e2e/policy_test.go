@@ -98,34 +98,24 @@ func (c *whCluster) applyPolicy(t *testing.T, args ...string) (cleanup func(), s
 		if err := sigsyaml.Unmarshal(doc, &meta); err != nil {
 			t.Fatal(err)
 		}
+		var remove func()
 		var err error
 		switch meta.Kind {
 		case "MutatingAdmissionPolicy":
-			var o admissionregistrationv1.MutatingAdmissionPolicy
-			mustUnmarshalStrict(t, doc, &o)
-			_, err = api.MutatingAdmissionPolicies().Create(ctx, &o, metav1.CreateOptions{})
-			undo = append(undo, func() { api.MutatingAdmissionPolicies().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+			remove, err = createStrict[admissionregistrationv1.MutatingAdmissionPolicy](t, ctx, doc, api.MutatingAdmissionPolicies())
 		case "MutatingAdmissionPolicyBinding":
-			var o admissionregistrationv1.MutatingAdmissionPolicyBinding
-			mustUnmarshalStrict(t, doc, &o)
-			_, err = api.MutatingAdmissionPolicyBindings().Create(ctx, &o, metav1.CreateOptions{})
-			undo = append(undo, func() { api.MutatingAdmissionPolicyBindings().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+			remove, err = createStrict[admissionregistrationv1.MutatingAdmissionPolicyBinding](t, ctx, doc, api.MutatingAdmissionPolicyBindings())
 		case "ValidatingAdmissionPolicy":
-			var o admissionregistrationv1.ValidatingAdmissionPolicy
-			mustUnmarshalStrict(t, doc, &o)
-			_, err = api.ValidatingAdmissionPolicies().Create(ctx, &o, metav1.CreateOptions{})
-			undo = append(undo, func() { api.ValidatingAdmissionPolicies().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+			remove, err = createStrict[admissionregistrationv1.ValidatingAdmissionPolicy](t, ctx, doc, api.ValidatingAdmissionPolicies())
 		case "ValidatingAdmissionPolicyBinding":
-			var o admissionregistrationv1.ValidatingAdmissionPolicyBinding
-			mustUnmarshalStrict(t, doc, &o)
-			_, err = api.ValidatingAdmissionPolicyBindings().Create(ctx, &o, metav1.CreateOptions{})
-			undo = append(undo, func() { api.ValidatingAdmissionPolicyBindings().Delete(ctx, o.Name, metav1.DeleteOptions{}) })
+			remove, err = createStrict[admissionregistrationv1.ValidatingAdmissionPolicyBinding](t, ctx, doc, api.ValidatingAdmissionPolicyBindings())
 		default:
 			t.Fatalf("policy printed a %q", meta.Kind)
 		}
 		if err != nil {
 			t.Fatalf("creating the %s: %v", meta.Kind, err)
 		}
+		undo = append(undo, remove)
 	}
 	if len(undo) != 4 {
 		t.Fatalf("policy printed %d objects, want 4", len(undo))
@@ -135,6 +125,24 @@ func (c *whCluster) applyPolicy(t *testing.T, args ...string) (cleanup func(), s
 			u()
 		}
 	}, ""
+}
+
+// createStrict decodes doc strictly as a T, creates it with client, and
+// returns its deleter.
+func createStrict[T any, PT interface {
+	*T
+	metav1.Object
+}](t *testing.T, ctx context.Context, doc []byte, client interface {
+	Create(context.Context, PT, metav1.CreateOptions) (PT, error)
+	Delete(context.Context, string, metav1.DeleteOptions) error
+}) (remove func(), err error) {
+	t.Helper()
+	o := PT(new(T))
+	mustUnmarshalStrict(t, doc, o)
+	if _, err := client.Create(ctx, o, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	return func() { client.Delete(ctx, o.GetName(), metav1.DeleteOptions{}) }, nil
 }
 
 func mustUnmarshalStrict(t *testing.T, doc []byte, v any) {

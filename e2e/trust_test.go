@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
@@ -111,12 +112,7 @@ spec:
 // engine believes: uninject removes exactly what was injected, inject adds
 // nothing twice, and the webhook leaves pods made from them alone.
 func TestFingerprintsSurviveTheAPIServer(t *testing.T) {
-	kubectl := tool(t, "kubectl")
-	env := startControlPlane(t)
-	_, kubeconfig := adminUser(t, env)
-	dir := t.TempDir()
-	write := writer(t, dir)
-	kc := write("kubeconfig", string(kubeconfig))
+	kubectl, dir, write, kc := kubectlCluster(t)
 	cfgFile := write("config.yaml", trustConfig)
 	app := write("app.yaml", `apiVersion: v1
 kind: ServiceAccount
@@ -281,11 +277,23 @@ func adminUser(t *testing.T, env *envtest.Environment) (*envtest.AuthenticatedUs
 	return user, kubeconfig
 }
 
+// kubectlCluster starts a control plane for one test and returns kubectl,
+// the test's scratch directory and a writer into it, and the path of an
+// admin's kubeconfig written there.
+func kubectlCluster(t *testing.T) (kubectl, dir string, write func(name, content string) string, kubeconfig string) {
+	t.Helper()
+	kubectl = tool(t, "kubectl")
+	_, config := adminUser(t, startControlPlane(t))
+	dir = t.TempDir()
+	write = writer(t, dir)
+	return kubectl, dir, write, write("kubeconfig", string(config))
+}
+
 // writer returns a function that writes a file into dir and returns its path.
 func writer(t *testing.T, dir string) func(name, content string) string {
 	return func(name, content string) string {
 		p := filepath.Join(dir, name)
-		writeFile(t, p, content)
+		testio.WriteFile(t, p, content)
 		return p
 	}
 }

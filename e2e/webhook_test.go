@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -20,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,37 +41,6 @@ kind: SidecarInjector
 metadata:
   name: sidecars
 ` + exampleSets
-
-// The tutorial's configs, as its users write them: the nginx case's ConfigMap key as a
-// file (the tutorial mounts it at /etc/webhook/config/sidecarconfig.yaml),
-// and the packet-capture case's whole ConfigMap.
-const whTutorialNginx = `containers:
-  - name: sidecar-nginx
-    image: nginx:1.12.2
-    imagePullPolicy: IfNotPresent
-    ports:
-      - containerPort: 80
-    volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-volumes:
-  - name: nginx-conf
-    configMap:
-      name: nginx-configmap
-`
-
-const whTutorialPacketAgent = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: sidecar-injector-webhook-configmap
-data:
-  sidecarconfig.yaml: |
-    containers:
-      - name: sidecar-monitor
-        image: docker.io/s1240zsw/centos-packet-agent:v1
-        stdin: true
-        tty: true
-`
 
 const whTutorialPrefix = "sidecar-injector-webhook.morven.me"
 
@@ -109,8 +79,8 @@ func TestWebhook(t *testing.T) {
 
 	// The main webhook: the product's config, in a directory laid out as the
 	// kubelet mounts a ConfigMap, so that a reload is a `..data` swap.
-	cfgDir := whNewMount(t, "config.yaml", whConfig)
-	main := c.startWebhook(t, "main", "webhook", "--config", cfgDir.path("config.yaml"),
+	cfgDir := testio.NewMountedDir(t, map[string][]byte{"config.yaml": []byte(whConfig)})
+	main := c.startWebhook(t, "main", "webhook", "--config", cfgDir.Path("config.yaml"),
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"),
 		"--reload-interval", "200ms")
 	c.register(t, "main", main.port, admissionregistrationv1.Fail, map[string]string{"sidecar-injector": "enabled"})
@@ -164,63 +134,14 @@ func (c *whCluster) makeCerts(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-// whMount is a directory laid out as the kubelet mounts a ConfigMap.
-type whMount struct {
-	t   *testing.T
-	dir string
-	gen int
-}
-
-func whNewMount(t *testing.T, name, content string) *whMount {
-	m := &whMount{t: t, dir: t.TempDir()}
-	m.update(name, content)
-	if err := os.Symlink(filepath.Join("..data", name), filepath.Join(m.dir, name)); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func (m *whMount) path(name string) string { return filepath.Join(m.dir, name) }
-
-// update writes a new timestamped directory and swaps `..data` to it.
-func (m *whMount) update(name, content string) {
-	m.gen++
-	ts := fmt.Sprintf("..2026_01_01_00_00_%02d.%d", m.gen, m.gen)
-	if err := os.Mkdir(filepath.Join(m.dir, ts), 0o755); err != nil {
-		m.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(m.dir, ts, name), []byte(content), 0o644); err != nil {
-		m.t.Fatal(err)
-	}
-	tmp := filepath.Join(m.dir, "..data_tmp")
-	if err := os.Symlink(ts, tmp); err != nil {
-		m.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(m.dir, "..data")); err != nil {
-		m.t.Fatal(err)
-	}
-}
-
 // whProc is a running `sidecar-injector` webhook process.
 type whProc struct {
 	name string
 	cmd  *exec.Cmd
 	port int
-	logs *whBuffer
+	logs *testio.Buffer
 	done chan error
 }
-
-type whBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *whBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *whBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func whFreePort(t *testing.T) int {
 	t.Helper()
@@ -243,7 +164,7 @@ func (c *whCluster) startWebhook(t *testing.T, name string, args ...string) *whP
 	} else {
 		full = append(full, fmt.Sprintf("-port=%d", port))
 	}
-	p := &whProc{name: name, port: port, logs: &whBuffer{}, done: make(chan error, 1)}
+	p := &whProc{name: name, port: port, logs: &testio.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, full...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -601,7 +522,9 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, dst), b, 0o600)
 	}
 	cfg := filepath.Join(dir, "sidecarconfig.yaml")
-	os.WriteFile(cfg, []byte(whTutorialNginx), 0o644)
+	// The nginx case's ConfigMap key as a file: the tutorial mounts it at
+	// /etc/webhook/config/sidecarconfig.yaml.
+	testio.WriteFile(t, cfg, fixture.NginxSidecar)
 	p := c.startWebhook(t, "tutorial-nginx", "-sidecarCfgFile="+cfg, "-tlsCertFile="+filepath.Join(dir, "cert.pem"),
 		"-tlsKeyFile="+filepath.Join(dir, "key.pem"), "-alsologtostderr", "-v=4", "2>&1")
 	c.register(t, "tutorial-nginx", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "nginx"})
@@ -638,7 +561,8 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 
 func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "configmap.yaml")
-	os.WriteFile(cfg, []byte(whTutorialPacketAgent), 0o644)
+	// The packet-capture case's whole ConfigMap.
+	testio.WriteFile(t, cfg, fixture.PacketAgentConfigMap)
 	p := c.startWebhook(t, "tutorial-packet-agent", "webhook", "--config", cfg, "--annotation-prefix", whTutorialPrefix,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
 	c.register(t, "tutorial-packet-agent", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "packet-agent"})
@@ -660,7 +584,7 @@ func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	}
 }
 
-func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *whMount, main *whProc) {
+func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *testio.MountedDir, main *whProc) {
 	sidecarImage := func() (bool, string) {
 		p, err := c.create(ns, whPod("reload", map[string]string{"sidecar-injector.io/inject": "true"}), true)
 		if err != nil {
@@ -671,13 +595,13 @@ func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *whMount, main
 		}
 		return false, fmt.Sprint(whContainerNames(p))
 	}
-	cfg.update("config.yaml", strings.Replace(whConfig, "nginx:1.12.2", "nginx:1.27.3", 1))
+	cfg.Update(map[string][]byte{"config.yaml": []byte(strings.Replace(whConfig, "nginx:1.12.2", "nginx:1.27.3", 1))})
 	c.waitFor(t, func() (bool, string) {
 		ok, img := sidecarImage()
 		return ok && img == "nginx:1.27.3", img
 	})
 	// A bad config is rejected with a log line; the last good one stays.
-	cfg.update("config.yaml", strings.Replace(whConfig, "imagePullPolicy", "imagePullPolcy", 1))
+	cfg.Update(map[string][]byte{"config.yaml": []byte(strings.Replace(whConfig, "imagePullPolicy", "imagePullPolcy", 1))})
 	c.waitFor(t, func() (bool, string) {
 		return strings.Contains(main.logs.String(), "config rejected; the last good one stays in force"), "no rejection logged"
 	})
@@ -687,7 +611,7 @@ func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *whMount, main
 	if ok, img := sidecarImage(); !ok || img != "nginx:1.27.3" {
 		t.Errorf("after a bad config: %v %s, want the last good config (nginx:1.27.3)", ok, img)
 	}
-	cfg.update("config.yaml", whConfig)
+	cfg.Update(map[string][]byte{"config.yaml": []byte(whConfig)})
 	c.waitFor(t, func() (bool, string) {
 		ok, img := sidecarImage()
 		return ok && img == "nginx:1.12.2", img
@@ -721,7 +645,7 @@ func (c *whCluster) testCertRotation(t *testing.T, ns string, main *whProc) {
 
 func (c *whCluster) testFailurePolicy(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	os.WriteFile(cfg, []byte(whConfig), 0o644)
+	testio.WriteFile(t, cfg, whConfig)
 	p := c.startWebhook(t, "failure", "webhook", "--config", cfg,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
 	labels := map[string]string{"e2e-failure-policy": "yes"}

@@ -48,13 +48,7 @@ metadata:
     config.kubernetes.io/path: fn-config.yaml
 spec:
   sidecars:
-` + fixture.Indent(fixture.NginxHead, 2) + fixture.Indent(fixture.NginxSidecarNoPullPolicy, 4) + `  - name: monitor
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+` + fixture.Indent(fixture.NginxHead, 2) + fixture.Indent(fixture.NginxSidecarNoPullPolicy, 4) + fixture.Indent(fixture.PacketAgentSet, 2)
 
 // resourceList makes a ResourceList of documents and a functionConfig
 // ("" for none), annotating each document with its file as kpt does.
@@ -203,19 +197,7 @@ func TestWrongConfig(t *testing.T) {
 
 // The tutorial's ConfigMap, with the tutorial's annotation prefix in its data.
 func TestConfigMapConfig(t *testing.T) {
-	config := `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: sidecar-injector-webhook-configmap
-data:
-  annotationPrefix: sidecar-injector-webhook.morven.me
-  sidecarconfig.yaml: |
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+	config := fixture.PacketAgentConfigMap + "  annotationPrefix: sidecar-injector-webhook.morven.me\n"
 	d := strings.ReplaceAll(deployment("web", "web.yaml", 0, "true"), "sidecar-injector.io/", "sidecar-injector-webhook.morven.me/")
 	out, stderr, code := run(t, resourceList(t, config, d))
 	if code != 0 {

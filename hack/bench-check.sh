@@ -11,15 +11,12 @@
 # BENCH_QUICK=1: 1,000 Deployments only, 3 rounds (a smoke test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. hack/bench-lib.sh
 out=.bench/check
 mkdir -p "$out"
-sizes=(1000 10000)
-rounds=(5 3)
-if [ -n "${BENCH_QUICK:-}" ]; then sizes=(1000) rounds=(3); fi
+bench_sizes
 
-for prog in ./cmd/sidecar-injector ./bench/gen ./bench/compare; do
-  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/$(basename "$prog")" "$prog"
-done
+bench_build "$out" ./cmd/sidecar-injector ./bench/gen ./bench/compare
 "$out/gen" -config > "$out/config.yaml"
 bin="$out/sidecar-injector"
 

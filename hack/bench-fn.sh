@@ -16,6 +16,7 @@
 # BENCH_QUICK=1: 1,000 Deployments, fewer rounds, 8 MiB limits (a smoke test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. hack/bench-lib.sh
 out=.bench/fn
 mkdir -p "$out"
 n=${BENCH_FN_DEPLOYMENTS:-10000}
@@ -24,10 +25,7 @@ startup_rounds=31
 limit_mb=64 cli_limit_mb=32
 if [ -n "${BENCH_QUICK:-}" ]; then n=1000 rounds=3 startup_rounds=9 limit_mb=8 cli_limit_mb=8; fi
 
-# Built as the Makefile and the Dockerfile build the product.
-for prog in ./cmd/sidecar-injector ./bench/fnfloor ./bench/gen ./bench/compare; do
-  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/$(basename "$prog")" "$prog"
-done
+bench_build "$out" ./cmd/sidecar-injector ./bench/fnfloor ./bench/gen ./bench/compare
 "$out/gen" -n "$n" > "$out/list.yaml"
 "$out/gen" -n 0 > "$out/empty.yaml"
 

@@ -21,6 +21,7 @@
 # (all three by default), e.g. BENCH_WEBHOOK_RUNS=paced for the latency bar.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. hack/bench-lib.sh
 out=.bench/webhook
 rm -rf "$out"
 mkdir -p "$out"
@@ -41,9 +42,7 @@ else
   pin() { local cpu=$1; shift; exec taskset -c "$cpu" "$@"; }
 fi
 
-for prog in ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor ./bench/gen ./bench/webhook-memory; do
-  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/$(basename "$prog")" "$prog"
-done
+bench_build "$out" ./cmd/sidecar-injector ./bench/webhook-load ./bench/webhook-floor ./bench/gen ./bench/webhook-memory
 bin="$out/sidecar-injector"
 "$bin" certs --service sidecar-injector --namespace sidecar-injector --out "$out/certs" --ip 127.0.0.1 >/dev/null 2>&1
 "$out/gen" -config >"$out/config.yaml" # the nginx sidecar, as the other benchmarks inject

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,7 +93,7 @@ func writeValue(b *strings.Builder, t reflect.Type, typeName string, v any, fiel
 		}
 		b.WriteString(typeName + "{")
 		first := true
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if m[k] == nil {
 				continue // null: what the API server stores as unset
 			}
@@ -115,7 +117,7 @@ func writeValue(b *strings.Builder, t reflect.Type, typeName string, v any, fiel
 			return bad("expected a map, got %T", v)
 		}
 		b.WriteString("{")
-		keys := sortedKeys(m)
+		keys := slices.Sorted(maps.Keys(m))
 		for i, k := range keys {
 			if i > 0 {
 				b.WriteString(", ")

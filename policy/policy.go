@@ -17,6 +17,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -381,7 +382,7 @@ func (g *gen) problems() string {
 		{"mount", "object.spec.containers.exists(c, has(c.volumeMounts) && c.volumeMounts.exists(m, m.mountPath == %s))", "a volume mount at %q already exists in an app container"},
 	}
 	for _, k := range kinds {
-		for _, n := range sortedKeys(g.definers[k.kind]) {
+		for _, n := range slices.Sorted(maps.Keys(g.definers[k.kind])) {
 			add(anySelected(g.definers[k.kind][n])+" && "+fmt.Sprintf(k.cond, str(n)), fmt.Sprintf(k.what, n))
 		}
 	}
@@ -390,7 +391,7 @@ func (g *gen) problems() string {
 		if kind == "label" {
 			m = "variables.labels"
 		}
-		for _, key := range sortedKeys(g.definers[kind]) {
+		for _, key := range slices.Sorted(maps.Keys(g.definers[kind])) {
 			v := g.pairValue(kind, key)
 			add(fmt.Sprintf("%s && %s in %s && %s[%s] != %s", anySelected(g.definers[kind][key]), str(key), m, m, str(key), str(v)),
 				fmt.Sprintf("%s %q already exists in the pod with another value", kind, key))
@@ -407,7 +408,7 @@ func (g *gen) problems() string {
 		for _, m := range s.VolumeMounts {
 			refs[name(m, "name")] = true
 		}
-		for _, v := range sortedKeys(refs) {
+		for _, v := range slices.Sorted(maps.Keys(refs)) {
 			defs := g.definers["volume"][v]
 			if slices.Contains(defs, s.Name) {
 				continue
@@ -607,7 +608,7 @@ func (g *gen) statusVariables() []admissionv1.Variable {
 	}
 	shared := func(kind, fpKind, extra string) []entry {
 		var out []entry
-		for _, n := range sortedKeys(g.definers[kind]) {
+		for _, n := range slices.Sorted(maps.Keys(g.definers[kind])) {
 			cond := anySelected(g.definers[kind][n])
 			if extra != "" {
 				cond += fmt.Sprintf(extra, str(n))
@@ -699,7 +700,7 @@ func (g *gen) prefixes() string {
 		}
 	}
 	lines := make([]string, 0, len(entries))
-	for _, k := range sortedKeys(entries) {
+	for _, k := range slices.Sorted(maps.Keys(entries)) {
 		lines = append(lines, entries[k])
 	}
 	return "{\n" + strings.Join(lines, ",\n") + "\n}"
@@ -837,13 +838,4 @@ func jsonString(s string) string {
 // escapeKey escapes a map key for a JSON pointer (RFC 6901).
 func escapeKey(k string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

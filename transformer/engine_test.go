@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -32,17 +33,7 @@ spec:
   - {name: a, default: true, containers: [{name: a, image: a}]}
   - {name: b, containers: [{name: b, image: b}]}
 `, "example.com", []string{"a", "b"}, []string{"a"}},
-		"tutorial's ConfigMap": {`apiVersion: v1
-kind: ConfigMap
-metadata: {name: sidecar-injector-webhook-configmap}
-data:
-  sidecarconfig.yaml: |
-    containers:
-      - name: sidecar-monitor
-        image: docker.io/s1240zsw/centos-packet-agent:v1
-        stdin: true
-        tty: true
-`, DefaultAnnotationPrefix, []string{"default"}, []string{"default"}},
+		"tutorial's ConfigMap": {fixture.PacketAgentConfigMap, DefaultAnnotationPrefix, []string{"default"}, []string{"default"}},
 		"ConfigMap with settings": {`apiVersion: v1
 kind: ConfigMap
 metadata: {name: c}
@@ -200,7 +191,7 @@ kind: SidecarInjector
 metadata: {name: agent}
 spec:
   sidecars:
-  - name: agent
+  - name: monitor
     default: true
     containers:
     - name: sidecar-monitor
@@ -246,7 +237,7 @@ spec:
 	//     metadata:
 	//       annotations:
 	//         sidecar-injector.io/inject: "true"
-	//         sidecar-injector.io/status: '{"sets":["agent"],"digest":"sha256:6bf2f381d2360b2b","containers":{"sidecar-monitor":"0cad2472af62"}}'
+	//         sidecar-injector.io/status: '{"sets":["monitor"],"digest":"sha256:e2457b09a8cb0983","containers":{"sidecar-monitor":"0cad2472af62"}}'
 	//     spec:
 	//       containers:
 	//       - name: nginx
@@ -255,7 +246,7 @@ spec:
 	//         image: docker.io/s1240zsw/centos-packet-agent:v1
 	//         stdin: true
 	//         tty: true
-	// injected   Deployment nginx-deployment: agent
+	// injected   Deployment nginx-deployment: monitor
 	// sidecar-injector: 1 injected
 }
 

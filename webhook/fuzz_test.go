@@ -26,8 +26,8 @@ func FuzzAdmit(f *testing.F) {
 	}
 	for _, pod := range []string{servedPod, string(bench),
 		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"true"}},"spec":{"containers":[{"name":"sidecar-nginx","image":"mine"}]}}`,
-		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"nginx,agent"}},"spec":{"containers":[{"name":"a","image":"a","env":[{"name":"PROXIED","value":"true"}]}],"volumes":[]}}`,
-		`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"agent"}},"spec":{"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"sidecar-injector.io/inject":"nginx,monitor"}},"spec":{"containers":[{"name":"a","image":"a","env":[{"name":"PROXIED","value":"true"}]}],"volumes":[]}}`,
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"sidecar-injector.io/inject":"monitor"}},"spec":{"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}}`,
 		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"logging":"off"}},"spec":{"initContainers":[{"name":"proxy-init","image":"old"}],"containers":[{"name":"a","env":[{"name":"LOG_DIR","value":"/tmp"}],"volumeMounts":[{"name":"x","mountPath":"/var/log/app"}]},{"name":"proxy"}],"volumes":[{"name":"app-logs","hostPath":{"path":"/"}}],"imagePullSecrets":[{"name":"registry-creds"}]}}`,
 	} {
 		f.Add([]byte(pod))

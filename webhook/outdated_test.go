@@ -12,7 +12,7 @@ import (
 // config defines them now. Set names the config does not hold share one
 // label, since the status is written by the pod's author.
 func TestOutdatedMetric(t *testing.T) {
-	both := strings.Replace(servedPod, `"sidecar-injector.io/inject":"true"`, `"sidecar-injector.io/inject":"nginx,agent"`, 1)
+	both := strings.Replace(servedPod, `"sidecar-injector.io/inject":"true"`, `"sidecar-injector.io/inject":"nginx,monitor"`, 1)
 	if both == servedPod {
 		t.Fatal("servedPod does not ask for the default sets")
 	}
@@ -20,7 +20,7 @@ func TestOutdatedMetric(t *testing.T) {
 	injectedOld := applyPatch(t, []byte(both), admitPod(t, testHandler(old), []byte(both), false).Patch)
 	current := loadInjector(t, nginxConfig)
 	injectedNow := applyPatch(t, []byte(both), admitPod(t, testHandler(current), []byte(both), false).Patch)
-	forged := bytes.Replace(injectedOld, []byte(`\"sets\":[\"nginx\",\"agent\"]`), []byte(`\"sets\":[\"nginx\",\"agent\",\"x1\",\"x2\"]`), 1)
+	forged := bytes.Replace(injectedOld, []byte(`\"sets\":[\"nginx\",\"monitor\"]`), []byte(`\"sets\":[\"nginx\",\"monitor\",\"x1\",\"x2\"]`), 1)
 	if bytes.Equal(forged, injectedOld) {
 		t.Fatalf("no sets list to forge in %s", injectedOld)
 	}
@@ -31,7 +31,7 @@ func TestOutdatedMetric(t *testing.T) {
 			t.Fatalf("want admitted as it is, got %+v", resp)
 		}
 	}
-	for set, want := range map[string]uint64{"nginx": 3, "agent": 0, "unconfigured": 1, "x1": 0} {
+	for set, want := range map[string]uint64{"nginx": 3, "monitor": 0, "unconfigured": 1, "x1": 0} {
 		if got := h.Metrics.outdated.get(set); got != want {
 			t.Errorf("outdated{set=%q} = %d, want %d", set, got, want)
 		}

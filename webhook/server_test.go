@@ -15,63 +15,21 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/certs"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
-
-// mountedDir lays out files the way the kubelet mounts a ConfigMap or
-// Secret: real files in a timestamped directory, a `..data` symlink to it,
-// and a symlink per key through `..data`. update swaps `..data` atomically.
-type mountedDir struct {
-	t   *testing.T
-	dir string
-	gen int
-}
-
-func newMountedDir(t *testing.T, files map[string][]byte) *mountedDir {
-	m := &mountedDir{t: t, dir: t.TempDir()}
-	m.update(files)
-	for name := range files {
-		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(m.dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
-}
-
-func (m *mountedDir) path(name string) string { return filepath.Join(m.dir, name) }
-
-func (m *mountedDir) update(files map[string][]byte) {
-	m.gen++
-	ts := fmt.Sprintf("..2026_11_22_00_00_%02d.%d", m.gen, m.gen)
-	if err := os.Mkdir(filepath.Join(m.dir, ts), 0o755); err != nil {
-		m.t.Fatal(err)
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(m.dir, ts, name), data, 0o644); err != nil {
-			m.t.Fatal(err)
-		}
-	}
-	tmp := filepath.Join(m.dir, "..data_tmp")
-	if err := os.Symlink(ts, tmp); err != nil {
-		m.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(m.dir, "..data")); err != nil {
-		m.t.Fatal(err)
-	}
-}
 
 func image(inj *transformer.Injector) string {
 	return inj.Config.Sets[0].Containers[0].Content[3].Value // name, sidecar-nginx, image, <value>
 }
 
 func TestConfigStoreFollowsSymlinkSwap(t *testing.T) {
-	m := newMountedDir(t, map[string][]byte{"config.yaml": []byte(nginxConfig)})
-	s := &ConfigStore{Path: m.path("config.yaml")}
+	m := testio.NewMountedDir(t, map[string][]byte{"config.yaml": []byte(nginxConfig)})
+	s := &ConfigStore{Path: m.Path("config.yaml")}
 	if c := s.Load(); !c.Changed || c.Err != nil {
 		t.Fatalf("first load: %+v", c)
 	}
@@ -81,14 +39,14 @@ func TestConfigStoreFollowsSymlinkSwap(t *testing.T) {
 	if c := s.Load(); c.Changed || c.Err != nil {
 		t.Errorf("unchanged file reported %+v", c)
 	}
-	m.update(map[string][]byte{"config.yaml": []byte(strings.Replace(nginxConfig, "nginx:1.12.2", "nginx:1.27", 1))})
+	m.Update(map[string][]byte{"config.yaml": []byte(strings.Replace(nginxConfig, "nginx:1.12.2", "nginx:1.27", 1))})
 	if c := s.Load(); !c.Changed || c.Err != nil {
 		t.Fatalf("after the swap: %+v", c)
 	}
 	if got := image(s.Injector()); got != "nginx:1.27" {
 		t.Errorf("image after the swap %q", got)
 	}
-	m.update(map[string][]byte{"config.yaml": []byte("spec: [")})
+	m.Update(map[string][]byte{"config.yaml": []byte("spec: [")})
 	c := s.Load()
 	if c.Err == nil || !strings.Contains(c.Err.Error(), "invalid YAML") {
 		t.Fatalf("bad config: %+v", c)
@@ -137,8 +95,8 @@ func testCerts(t testing.TB, ca *certs.CA) (caCert *certs.CA, certPEM, keyPEM []
 
 func TestCertStore(t *testing.T) {
 	ca, c1, k1 := testCerts(t, nil)
-	m := newMountedDir(t, map[string][]byte{"tls.crt": c1, "tls.key": k1})
-	s := &CertStore{CertFile: m.path("tls.crt"), KeyFile: m.path("tls.key")}
+	m := testio.NewMountedDir(t, map[string][]byte{"tls.crt": c1, "tls.key": k1})
+	s := &CertStore{CertFile: m.Path("tls.crt"), KeyFile: m.Path("tls.key")}
 	if err := s.Valid(time.Now()); err == nil {
 		t.Error("valid before loading")
 	}
@@ -153,14 +111,14 @@ func TestCertStore(t *testing.T) {
 		t.Errorf("expiry not seen: %v", err)
 	}
 	_, c2, k2 := testCerts(t, ca)
-	m.update(map[string][]byte{"tls.crt": c2, "tls.key": k1}) // mismatched pair
+	m.Update(map[string][]byte{"tls.crt": c2, "tls.key": k1}) // mismatched pair
 	if c := s.Load(); c.Err == nil {
 		t.Error("a mismatched pair loaded")
 	}
 	if s.Current().Leaf.SerialNumber.Cmp(first) != 0 {
 		t.Error("a mismatched pair replaced the good one")
 	}
-	m.update(map[string][]byte{"tls.crt": c2, "tls.key": k2})
+	m.Update(map[string][]byte{"tls.crt": c2, "tls.key": k2})
 	if c := s.Load(); !c.Changed || c.Err != nil {
 		t.Fatalf("reload: %+v", c)
 	}
@@ -177,21 +135,9 @@ type testServer struct {
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testio.Buffer
 	pool   *x509.CertPool
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func startServer(t *testing.T, configFile, certFile, keyFile string, ca *certs.CA) *testServer {
 	t.Helper()
@@ -199,7 +145,7 @@ func startServer(t *testing.T, configFile, certFile, keyFile string, ca *certs.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	srv := New(Options{Listener: ln, ConfigFile: configFile, CertFile: certFile, KeyFile: keyFile,
 		ReloadInterval: 20 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Log: newJSONLogger(logs), Version: "test"})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -245,11 +191,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestServer(t *testing.T) {
 	ca, certPEM, keyPEM := testCerts(t, nil)
-	certDir := newMountedDir(t, map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM})
+	certDir := testio.NewMountedDir(t, map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM})
 	cfgDir := t.TempDir()
 	cfgPath := filepath.Join(cfgDir, "config.yaml")
 	// No config yet: running, healthy, not ready.
-	ts := startServer(t, cfgPath, certDir.path("tls.crt"), certDir.path("tls.key"), ca)
+	ts := startServer(t, cfgPath, certDir.Path("tls.crt"), certDir.Path("tls.key"), ca)
 	if code, _ := ts.get("/healthz"); code != 200 {
 		t.Errorf("/healthz: %d", code)
 	}
@@ -260,7 +206,7 @@ func TestServer(t *testing.T) {
 	// (the log does).
 	for _, path := range []string{"/readyz", "/healthz", "/metrics"} {
 		_, body := ts.get(path)
-		for _, file := range []string{cfgDir, certDir.dir, "config.yaml", "tls.crt", "tls.key"} {
+		for _, file := range []string{cfgDir, certDir.Dir, "config.yaml", "tls.crt", "tls.key"} {
 			if strings.Contains(body, file) {
 				t.Errorf("%s names %s:\n%s", path, file, body)
 			}
@@ -333,7 +279,7 @@ func TestServer(t *testing.T) {
 	}
 	before := serial()
 	_, c2, k2 := testCerts(t, ca)
-	certDir.update(map[string][]byte{"tls.crt": c2, "tls.key": k2})
+	certDir.Update(map[string][]byte{"tls.crt": c2, "tls.key": k2})
 	eventually(t, "the new certificate", func() bool { return serial() != before })
 
 	// TLS below 1.2 is refused, and so is TLS 1.2 without ECDHE and an

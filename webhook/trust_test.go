@@ -4,39 +4,32 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 )
 
 // Pods whose authors wrote the status annotation themselves: the webhook
 // believes it only for what the pod holds (see transformer/trust.go).
 
-const enabledConfig = `apiVersion: sidecar-injector.io/v1alpha1
+// enabledConfig: the packet agent for every pod that does not opt out.
+var enabledConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: capture}
 spec:
   policy: enabled
   sidecars:
-  - name: agent
-    default: true
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+` + fixture.Indent(fixture.PacketAgentHead, 2) + `    default: true
+` + fixture.Indent(fixture.PacketAgentSidecar, 4)
 
-const requiredConfig = `apiVersion: sidecar-injector.io/v1alpha1
+// requiredConfig: the packet agent with limits (the API server adds
+// requests from them), required, next to the nginx proxy.
+var requiredConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: capture}
 spec:
   sidecars:
-  - name: agent
-    required: true
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-      resources:
+` + fixture.Indent(fixture.PacketAgentHead, 2) + `    required: true
+` + fixture.Indent(fixture.PacketAgentSidecar, 4) + `      resources:
         limits: {cpu: "0.5", memory: 64Mi}
   - name: nginx
     default: true
@@ -78,10 +71,10 @@ func TestWrittenStatusCannotBypassPolicyEnabled(t *testing.T) {
 	for name, status := range map[string]string{
 		"empty status":             `{"sets":[],"digest":""}`,
 		"tutorial's value":         "injected",
-		"lists an absent sidecar":  `{"sets":["agent"],"digest":"sha256:0000000000000000","containers":{"sidecar-monitor":"000000000000"}}`,
-		"earlier format, absent":   `{"sets":["agent"],"digest":"x","containers":["sidecar-monitor"]}`,
-		"lists nothing but a set":  `{"sets":["agent"],"digest":"sha256:6bf2f381d2360b2b"}`,
-		"uppercase keys, no items": `{"Sets":["agent"],"Digest":"x"}`,
+		"lists an absent sidecar":  `{"sets":["monitor"],"digest":"sha256:0000000000000000","containers":{"sidecar-monitor":"000000000000"}}`,
+		"earlier format, absent":   `{"sets":["monitor"],"digest":"x","containers":["sidecar-monitor"]}`,
+		"lists nothing but a set":  `{"sets":["monitor"],"digest":"sha256:e2457b09a8cb0983"}`,
+		"uppercase keys, no items": `{"Sets":["monitor"],"Digest":"x"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			pod := podWith(map[string]string{"sidecar-injector.io/status": status}, appContainer)
@@ -104,8 +97,8 @@ func TestWrittenStatusCannotBypassPolicyEnabled(t *testing.T) {
 func TestWrittenStatusCannotRemoveAppItems(t *testing.T) {
 	h := testHandler(loadInjector(t, enabledConfig))
 	for name, status := range map[string]string{
-		"earlier format names the app":  `{"sets":["agent"],"digest":"x","containers":["app"]}`,
-		"fingerprint that does not fit": `{"sets":["agent"],"digest":"x","containers":{"app":"0123456789ab"}}`,
+		"earlier format names the app":  `{"sets":["monitor"],"digest":"x","containers":["app"]}`,
+		"fingerprint that does not fit": `{"sets":["monitor"],"digest":"x","containers":{"app":"0123456789ab"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			pod := podWith(map[string]string{"sidecar-injector.io/status": status}, appContainer)

@@ -35,13 +35,7 @@ spec:
       value: "true"
     annotations:
       example.com/proxied: "yes"
-  - name: agent
-    containers:
-    - name: sidecar-monitor
-      image: docker.io/s1240zsw/centos-packet-agent:v1
-      stdin: true
-      tty: true
-`
+` + fixture.Indent(fixture.PacketAgentSet, 2)
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
 
@@ -431,7 +425,7 @@ func TestNoConfigIsUnavailable(t *testing.T) {
 }
 
 func TestTutorialAnnotationPrefix(t *testing.T) {
-	cfg, err := transformer.LoadConfig([]byte("containers:\n- name: sidecar-monitor\n  image: docker.io/s1240zsw/centos-packet-agent:v1\n  stdin: true\n  tty: true\n"), "sidecarconfig.yaml")
+	cfg, err := transformer.LoadConfig([]byte(fixture.PacketAgentSidecar), "sidecarconfig.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

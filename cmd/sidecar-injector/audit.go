@@ -20,29 +20,17 @@ import (
 
 // auditOptions are the flags of check and report.
 type auditOptions struct {
-	config     string
-	files      stringList
-	prefix     string
-	kube       string
-	maxInputMB int
-	quiet      bool
-	diff       bool
-	color      string
-	output     string
+	inputOptions
+	quiet  bool
+	diff   bool
+	color  string
+	output string
 }
 
 // auditFlagSet declares the flags of check or report into o.
 func auditFlagSet(mode string, o *auditOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	for _, name := range []string{"c", "config"} {
-		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
-	}
-	for _, name := range []string{"f", "filename"} {
-		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml, *.yml and *.json) or - for stdin; repeatable")
-	}
-	fs.StringVar(&o.prefix, "annotation-prefix", "", "annotation prefix, overriding the config's (e.g. sidecar-injector-webhook.morven.me)")
-	fs.StringVar(&o.kube, "kube-version", "", kubeVersionUsage)
-	fs.IntVar(&o.maxInputMB, "max-input-mb", defaultMaxInputMB, "refuse inputs larger than this many MiB in total")
+	o.inputOptions.declare(fs)
 	if mode == "check" {
 		fs.BoolVar(&o.diff, "diff", false, "also print the unified diff inject would apply")
 		fs.StringVar(&o.color, "color", "auto", "colour the diff: auto (on a terminal, unless NO_COLOR is set), always or never")

@@ -12,6 +12,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // TestGoldenCheck runs check on every shared case's input and compares its
@@ -88,10 +89,10 @@ func TestAuditFlags(t *testing.T) {
 func TestCheckDiff(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
 	other := strings.Replace(goodDeployment, "name: web\n", "name: api\n", 1)
 	input := "# two workloads\n" + goodDeployment + "---\n" + strings.Replace(other, `"true"`, `"false"`, 1) + "---\n" + other
-	writeFile(t, "input.yaml", input)
+	testio.WriteFile(t, "input.yaml", input)
 	stdout, stderr, code := runCLI(t, nil, "check", "-c", "config.yaml", "-f", "input.yaml", "--diff")
 	if code != 1 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -110,7 +111,7 @@ func TestCheckDiff(t *testing.T) {
 		t.Fatal("check changed the file")
 	}
 	injected, _, _ := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "input.yaml")
-	writeFile(t, "fix.patch", "--- a/input.yaml\n"+lines[1])
+	testio.WriteFile(t, "fix.patch", "--- a/input.yaml\n"+lines[1])
 	if out, err := exec.Command("patch", "-p1", "--dry-run", "-o", "patched.yaml", "-i", "fix.patch").CombinedOutput(); err != nil {
 		t.Skipf("no usable patch(1): %v %s", err, out)
 	}
@@ -136,13 +137,13 @@ func TestCheckDiff(t *testing.T) {
 func TestReportFormats(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
 	injected, _, code := runCLI(t, []byte(goodDeployment), "inject", "-q", "-c", "config.yaml", "-f", "-")
 	if code != 0 {
 		t.Fatal("inject failed")
 	}
 	live := strings.Replace(injected, "  name: web\n", "  name: web\n  resourceVersion: \"42\"\n", 1)
-	writeFile(t, "app.yaml", injected+"---\n"+strings.Replace(goodDeployment, "name: web\n", "name: api\n", 1))
+	testio.WriteFile(t, "app.yaml", injected+"---\n"+strings.Replace(goodDeployment, "name: web\n", "name: api\n", 1))
 
 	table, stderr, code := runCLI(t, nil, "report", "-c", "config.yaml", "-f", "app.yaml")
 	if code != 0 {

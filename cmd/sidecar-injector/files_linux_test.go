@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // mountTmpfs mounts a tmpfs of the given options on dir for the test, or
@@ -44,11 +46,11 @@ func readOnlyDir(t *testing.T, dir string) {
 	}
 	saved := map[string][]byte{}
 	for _, f := range files {
-		saved[f.Name()] = []byte(readFile(t, dir+"/"+f.Name()))
+		saved[f.Name()] = []byte(testio.ReadFile(t, dir+"/"+f.Name()))
 	}
 	mountTmpfs(t, dir, "size=1m")
 	for name, b := range saved {
-		writeFile(t, dir+"/"+name, string(b))
+		testio.WriteFile(t, dir+"/"+name, string(b))
 	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=1m"); err != nil {
 		t.Skipf("cannot remount read-only: %v", err)
@@ -72,10 +74,10 @@ func TestInPlaceKeepsOwnerAndMode(t *testing.T) {
 		t.Skip("changing a file's owner needs root")
 	}
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "m/setgid.yaml", goodDeployment)
-	writeFile(t, "m/all-bits.yaml", goodDeployment)
-	writeFile(t, "out.yaml", "old\n")
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "m/setgid.yaml", goodDeployment)
+	testio.WriteFile(t, "m/all-bits.yaml", goodDeployment)
+	testio.WriteFile(t, "out.yaml", "old\n")
 	for _, f := range []struct {
 		path string
 		mode os.FileMode
@@ -103,7 +105,7 @@ func TestInPlaceKeepsOwnerAndMode(t *testing.T) {
 		"out.yaml":        0o600 | os.ModeSetgid,
 	}
 	for path, mode := range want {
-		if !strings.Contains(readFile(t, path), "sidecar-nginx") {
+		if !strings.Contains(testio.ReadFile(t, path), "sidecar-nginx") {
 			t.Errorf("%s: not written", path)
 		}
 		if uid, gid, got := owner(t, path); uid != 1234 || gid != 5678 || got != mode {
@@ -118,13 +120,13 @@ func TestInPlaceKeepsOwnerAndMode(t *testing.T) {
 func TestInPlaceUnwritableDir(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "m/a/first.yaml", goodDeployment)
-	writeFile(t, "m/b/second.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "m/a/first.yaml", goodDeployment)
+	testio.WriteFile(t, "m/b/second.yaml", goodDeployment)
 	readOnlyDir(t, "m/b")
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "m", "--in-place")
 	for _, f := range []string{"m/a/first.yaml", "m/b/second.yaml"} {
-		if readFile(t, f) != goodDeployment {
+		if testio.ReadFile(t, f) != goodDeployment {
 			t.Errorf("%s was written", f)
 		}
 	}
@@ -140,16 +142,16 @@ func TestInPlaceDiskFull(t *testing.T) {
 	dir := t.TempDir()
 	mountTmpfs(t, dir, "size=64k")
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "m/a/small.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "m/a/small.yaml", goodDeployment)
 	// about 36 KiB: the file and its rewritten copy do not fit in 64 KiB
 	big := goodDeployment + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: " + strings.Repeat("x", 36<<10) + "\n"
-	writeFile(t, "m/b/big.yaml", big)
+	testio.WriteFile(t, "m/b/big.yaml", big)
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "m", "--in-place")
 	if code != 1 || !strings.Contains(stderr, "no space left on device") || !strings.HasSuffix(stderr, "sidecar-injector: nothing written\n") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if readFile(t, "m/a/small.yaml") != goodDeployment || readFile(t, "m/b/big.yaml") != big {
+	if testio.ReadFile(t, "m/a/small.yaml") != goodDeployment || testio.ReadFile(t, "m/b/big.yaml") != big {
 		t.Error("a file was written")
 	}
 	noTempFiles(t, dir)
@@ -182,7 +184,7 @@ func endlessFIFO(t *testing.T, path string) {
 // memory used stays near the limit.
 func TestInputLimitUnboundedSources(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
 	endlessFIFO(t, "endless.yaml")
 	for _, c := range []struct {
 		args  []string
@@ -219,7 +221,7 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // an error rather than a hang; --in-place refuses what it cannot replace.
 func TestFIFOInputs(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
 	if err := syscall.Mkfifo("pipe.yaml", 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +238,7 @@ func TestFIFOInputs(t *testing.T) {
 	if err := os.MkdirAll("m", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, "m/a.yaml", goodDeployment)
+	testio.WriteFile(t, "m/a.yaml", goodDeployment)
 	if err := syscall.Mkfifo("m/b.yaml", 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +256,8 @@ func TestFIFOInputs(t *testing.T) {
 // /dev/stdout) writes into it rather than replacing it.
 func TestOutputToFIFO(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "web.yaml", goodDeployment)
 	if err := syscall.Mkfifo("out.pipe", 0o644); err != nil {
 		t.Fatal(err)
 	}

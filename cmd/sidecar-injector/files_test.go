@@ -9,6 +9,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/internal/filetx"
 	"github.com/sidecar-injector/sidecar-injector/internal/filetx/filetxtest"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // The file-handling cases of the CLI that need no privileges: symlinks,
@@ -19,7 +20,7 @@ import (
 func injected(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "config.yaml"), nginxConfig)
+	testio.WriteFile(t, filepath.Join(dir, "config.yaml"), nginxConfig)
 	out, stderr, code := runCLI(t, []byte(goodDeployment), "inject", "-q", "-c", filepath.Join(dir, "config.yaml"), "-f", "-")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -62,11 +63,11 @@ func isSymlink(t *testing.T, path string) bool {
 // stays a link.
 func TestInPlaceThroughSymlink(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "repo/base/web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "repo/base/web.yaml", goodDeployment)
 	symlink(t, "../base/web.yaml", "repo/prod/web.yaml")
 	for _, args := range [][]string{{"-f", "repo"}, {"-f", "repo/prod/web.yaml"}} {
-		writeFile(t, "repo/base/web.yaml", goodDeployment)
+		testio.WriteFile(t, "repo/base/web.yaml", goodDeployment)
 		_, stderr, code := runCLI(t, nil, append([]string{"inject", "-c", "config.yaml", "--in-place"}, args...)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
@@ -74,7 +75,7 @@ func TestInPlaceThroughSymlink(t *testing.T) {
 		if !isSymlink(t, "repo/prod/web.yaml") {
 			t.Fatalf("%v: the symlink was replaced by a regular file", args)
 		}
-		if got := readFile(t, "repo/base/web.yaml"); got != injected(t) {
+		if got := testio.ReadFile(t, "repo/base/web.yaml"); got != injected(t) {
 			t.Fatalf("%v: the link's target was not rewritten:\n%s", args, got)
 		}
 		if n := strings.Count(stderr, "injected "); n != 1 {
@@ -89,9 +90,9 @@ func TestInPlaceThroughSymlink(t *testing.T) {
 // written, whatever the output.
 func TestSymlinkOutOfTree(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "repo/a.yaml", goodDeployment)
-	writeFile(t, "elsewhere/secret.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "repo/a.yaml", goodDeployment)
+	testio.WriteFile(t, "elsewhere/secret.yaml", goodDeployment)
 	target, _ := filepath.Abs("elsewhere/secret.yaml")
 	symlink(t, target, "repo/b.yaml")
 	symlink(t, "../elsewhere", "repo/sub")
@@ -105,7 +106,7 @@ func TestSymlinkOutOfTree(t *testing.T) {
 				t.Errorf("%v: stderr does not name %q:\n%s", extra, want, stderr)
 			}
 		}
-		if readFile(t, "elsewhere/secret.yaml") != goodDeployment || readFile(t, "repo/a.yaml") != goodDeployment {
+		if testio.ReadFile(t, "elsewhere/secret.yaml") != goodDeployment || testio.ReadFile(t, "repo/a.yaml") != goodDeployment {
 			t.Fatalf("%v: a file was written", extra)
 		}
 	}
@@ -122,14 +123,14 @@ func TestSymlinkOutOfTree(t *testing.T) {
 // TestSymlinkedDirArgument: -f given a symlink to a directory walks it.
 func TestSymlinkedDirArgument(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "real/web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "real/web.yaml", goodDeployment)
 	symlink(t, "real", "link")
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "link", "--in-place")
 	if code != 0 || !strings.Contains(stderr, "injected   Deployment web (link/web.yaml:1)") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if readFile(t, "real/web.yaml") != injected(t) {
+	if testio.ReadFile(t, "real/web.yaml") != injected(t) {
 		t.Error("not rewritten through the directory link")
 	}
 	if !isSymlink(t, "link") {
@@ -141,8 +142,8 @@ func TestSymlinkedDirArgument(t *testing.T) {
 // nor repeats a file.
 func TestWalkSymlinkCycle(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "repo/apps/web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "repo/apps/web.yaml", goodDeployment)
 	symlink(t, "..", "repo/apps/loop")
 	symlink(t, "apps", "repo/again")
 	stdout, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "repo")
@@ -155,8 +156,8 @@ func TestWalkSymlinkCycle(t *testing.T) {
 // and itself, is processed and printed once.
 func TestSameFileTwice(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "dir/web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "dir/web.yaml", goodDeployment)
 	if err := os.Link("dir/web.yaml", "hard.yaml"); err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +178,9 @@ func TestSameFileTwice(t *testing.T) {
 // with an error naming the file, and nothing is written.
 func TestInPlaceHardLink(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "a/first.yaml", goodDeployment)
-	writeFile(t, "b/web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "a/first.yaml", goodDeployment)
+	testio.WriteFile(t, "b/web.yaml", goodDeployment)
 	if err := os.Link("b/web.yaml", "other-name.yaml"); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestInPlaceHardLink(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, f := range []string{"a/first.yaml", "b/web.yaml", "other-name.yaml"} {
-		if readFile(t, f) != goodDeployment {
+		if testio.ReadFile(t, f) != goodDeployment {
 			t.Errorf("%s was written", f)
 		}
 	}
@@ -203,9 +204,9 @@ func TestInPlaceHardLink(t *testing.T) {
 // the link and the target's mode.
 func TestOutputThroughSymlink(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "web.yaml", goodDeployment)
-	writeFile(t, "out/real.yaml", "old\n")
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "web.yaml", goodDeployment)
+	testio.WriteFile(t, "out/real.yaml", "old\n")
 	if err := os.Chmod("out/real.yaml", 0o640); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestOutputThroughSymlink(t *testing.T) {
 	if _, stderr, code := runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "web.yaml", "-o", "out/link.yaml"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !isSymlink(t, "out/link.yaml") || readFile(t, "out/real.yaml") != injected(t) {
+	if !isSymlink(t, "out/link.yaml") || testio.ReadFile(t, "out/real.yaml") != injected(t) {
 		t.Fatal("not written through the link")
 	}
 	if st, _ := os.Stat("out/real.yaml"); st.Mode().Perm() != 0o640 {
@@ -234,9 +235,9 @@ func useFS(t *testing.T, fsys filetx.FS) {
 // names what was written and what was not, never "nothing written".
 func TestInPlaceRenameFailsPartway(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "m/a.yaml", goodDeployment)
-	writeFile(t, "m/b.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "m/a.yaml", goodDeployment)
+	testio.WriteFile(t, "m/b.yaml", goodDeployment)
 	useFS(t, &filetxtest.FaultFS{Before: func(op, name string) error {
 		if op == "rename" && strings.HasSuffix(name, "b.yaml") {
 			return syscall.EIO
@@ -247,7 +248,7 @@ func TestInPlaceRenameFailsPartway(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "error: m/b.yaml: rename ") || !strings.HasSuffix(stderr, "sidecar-injector: written: m/a.yaml; not written: m/b.yaml\n") || strings.Contains(stderr, "nothing written") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
-	if readFile(t, "m/a.yaml") != injected(t) || readFile(t, "m/b.yaml") != goodDeployment {
+	if testio.ReadFile(t, "m/a.yaml") != injected(t) || testio.ReadFile(t, "m/b.yaml") != goodDeployment {
 		t.Error("the files do not hold what the report says")
 	}
 	noTempFiles(t, ".")

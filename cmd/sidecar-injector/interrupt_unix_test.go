@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/filetx/filetxtest"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // pauseEnv makes the test binary a helper process: the CLI, run with the
@@ -111,9 +112,9 @@ func (h *helper) finish(t *testing.T) (int, string) {
 func twoFiles(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "config.yaml"), nginxConfig)
-	writeFile(t, filepath.Join(dir, "m/a.yaml"), goodDeployment)
-	writeFile(t, filepath.Join(dir, "m/b.yaml"), goodDeployment)
+	testio.WriteFile(t, filepath.Join(dir, "config.yaml"), nginxConfig)
+	testio.WriteFile(t, filepath.Join(dir, "m/a.yaml"), goodDeployment)
+	testio.WriteFile(t, filepath.Join(dir, "m/b.yaml"), goodDeployment)
 	return dir
 }
 
@@ -134,7 +135,7 @@ func TestSignalBeforeRenames(t *testing.T) {
 				t.Fatalf("exit %d:\n%s", code, stderr)
 			}
 			for _, f := range []string{"m/a.yaml", "m/b.yaml"} {
-				if readFile(t, filepath.Join(dir, f)) != goodDeployment {
+				if testio.ReadFile(t, filepath.Join(dir, f)) != goodDeployment {
 					t.Errorf("%s was written", f)
 				}
 			}
@@ -158,7 +159,7 @@ func TestSignalDuringRenames(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 	for _, f := range []string{"m/a.yaml", "m/b.yaml"} {
-		if readFile(t, filepath.Join(dir, f)) != injected(t) {
+		if testio.ReadFile(t, filepath.Join(dir, f)) != injected(t) {
 			t.Errorf("%s was not written", f)
 		}
 	}
@@ -171,12 +172,12 @@ func TestEditedWhilePaused(t *testing.T) {
 	dir := twoFiles(t)
 	h := startPaused(t, "close .b.yaml.tmp-", "inject", "-c", dir+"/config.yaml", "-f", dir+"/m", "--in-place")
 	edited := strings.Replace(goodDeployment, "web:1", "web:2", 1) // same size
-	writeFile(t, filepath.Join(dir, "m/a.yaml"), edited)
+	testio.WriteFile(t, filepath.Join(dir, "m/a.yaml"), edited)
 	code, stderr := h.finish(t)
 	if code != 1 || !strings.Contains(stderr, "m/a.yaml: changed since it was read") || !strings.HasSuffix(stderr, "sidecar-injector: nothing written\n") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
-	if readFile(t, filepath.Join(dir, "m/a.yaml")) != edited || readFile(t, filepath.Join(dir, "m/b.yaml")) != goodDeployment {
+	if testio.ReadFile(t, filepath.Join(dir, "m/a.yaml")) != edited || testio.ReadFile(t, filepath.Join(dir, "m/b.yaml")) != goodDeployment {
 		t.Error("a file was overwritten")
 	}
 	noTempFiles(t, dir)

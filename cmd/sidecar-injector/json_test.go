@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 const jsonDeployment = `{
@@ -27,21 +29,21 @@ const jsonDeployment = `{
 // as JSON, and uninject gives back their bytes.
 func TestDirectoryJSON(t *testing.T) {
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "manifests/api.json", jsonDeployment)
-	writeFile(t, "manifests/web.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "manifests/api.json", jsonDeployment)
+	testio.WriteFile(t, "manifests/web.yaml", goodDeployment)
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "manifests", "--in-place")
 	if code != 0 || !strings.Contains(stderr, "injected   Deployment api (manifests/api.json:1)") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	var obj map[string]any
-	if got := readFile(t, "manifests/api.json"); json.Unmarshal([]byte(got), &obj) != nil || !strings.Contains(got, `"name": "sidecar-nginx"`) {
+	if got := testio.ReadFile(t, "manifests/api.json"); json.Unmarshal([]byte(got), &obj) != nil || !strings.Contains(got, `"name": "sidecar-nginx"`) {
 		t.Fatalf("api.json is not injected JSON:\n%s", got)
 	}
 	if _, stderr, code := runCLI(t, nil, "uninject", "-f", "manifests", "--in-place"); code != 0 {
 		t.Fatalf("uninject: exit %d, stderr:\n%s", code, stderr)
 	}
-	if got := readFile(t, "manifests/api.json"); got != jsonDeployment {
+	if got := testio.ReadFile(t, "manifests/api.json"); got != jsonDeployment {
 		t.Errorf("uninject did not give back api.json:\n%s", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // report shows the parameter values an injection was made with: a column
@@ -23,8 +24,8 @@ func TestReportParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir())
-	writeFile(t, "config.yaml", string(config))
-	writeFile(t, "app.yaml", string(injected))
+	testio.WriteFile(t, "config.yaml", string(config))
+	testio.WriteFile(t, "app.yaml", string(injected))
 
 	table, stderr, code := runCLI(t, nil, "report", "-c", "config.yaml", "-f", "app.yaml")
 	if code != 0 {

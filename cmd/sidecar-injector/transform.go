@@ -23,15 +23,34 @@ import (
 
 // transformOptions are the flags of inject and uninject.
 type transformOptions struct {
-	uninject   bool
+	inputOptions
+	uninject bool
+	inPlace  bool
+	output   string
+	quiet    bool
+}
+
+// inputOptions are the flags of every mode that reads manifests with a
+// config: inject, uninject, check and report.
+type inputOptions struct {
 	config     string
 	files      stringList
-	inPlace    bool
-	output     string
 	prefix     string
 	kube       string
-	quiet      bool
 	maxInputMB int
+}
+
+// declare declares the input flags into fs.
+func (o *inputOptions) declare(fs *flag.FlagSet) {
+	for _, name := range []string{"c", "config"} {
+		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
+	}
+	for _, name := range []string{"f", "filename"} {
+		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml, *.yml and *.json) or - for stdin; repeatable")
+	}
+	fs.StringVar(&o.prefix, "annotation-prefix", "", "annotation prefix, overriding the config's (e.g. sidecar-injector-webhook.morven.me)")
+	fs.StringVar(&o.kube, "kube-version", "", kubeVersionUsage)
+	fs.IntVar(&o.maxInputMB, "max-input-mb", defaultMaxInputMB, "refuse inputs larger than this many MiB in total")
 }
 
 // defaultMaxInputMB bounds what one run reads: a stream larger than this is
@@ -48,22 +67,14 @@ func documentLimit(maxInputMB int) int { return maxInputMB << 20 / 8 }
 // transformFlagSet declares the flags of inject or uninject into o.
 func transformFlagSet(mode string, o *transformOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	for _, name := range []string{"c", "config"} {
-		fs.StringVar(&o.config, name, "", "config file: a SidecarInjector, or the tutorial's ConfigMap")
-	}
-	for _, name := range []string{"f", "filename"} {
-		fs.Var(&o.files, name, "manifest file, directory (recursive, *.yaml, *.yml and *.json) or - for stdin; repeatable")
-	}
+	o.inputOptions.declare(fs)
 	fs.BoolVar(&o.inPlace, "in-place", false, "rewrite the files instead of printing the result")
 	for _, name := range []string{"o", "output"} {
 		fs.StringVar(&o.output, name, "", "write the result to this file instead of stdout")
 	}
-	fs.StringVar(&o.prefix, "annotation-prefix", "", "annotation prefix, overriding the config's (e.g. sidecar-injector-webhook.morven.me)")
-	fs.StringVar(&o.kube, "kube-version", "", kubeVersionUsage)
 	for _, name := range []string{"q", "quiet"} {
 		fs.BoolVar(&o.quiet, name, false, "do not report each resource on stderr")
 	}
-	fs.IntVar(&o.maxInputMB, "max-input-mb", defaultMaxInputMB, "refuse inputs larger than this many MiB in total")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sidecar-injector %s -c CONFIG -f FILE|DIR|- [flags]\n\n", mode)
 		if mode == "uninject" {

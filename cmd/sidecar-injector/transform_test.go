@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
+	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
 
 // runCLI runs the binary's entry point in-process.
@@ -162,8 +163,8 @@ func TestBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			t.Chdir(dir)
-			writeFile(t, "config.yaml", tc.config)
-			writeFile(t, "input.yaml", tc.input)
+			testio.WriteFile(t, "config.yaml", tc.config)
+			testio.WriteFile(t, "input.yaml", tc.input)
 			for _, inPlace := range []bool{false, true} {
 				args := []string{"inject", "-c", "config.yaml", "-f", "input.yaml"}
 				if inPlace {
@@ -193,7 +194,7 @@ func TestBadInput(t *testing.T) {
 func TestInputLimit(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
 	f, err := os.Create("big.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -233,12 +234,12 @@ func TestInputLimit(t *testing.T) {
 func TestInPlaceAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "manifests/a/good.yaml", goodDeployment)
-	writeFile(t, "manifests/b/bad.yaml", strings.Replace(goodDeployment, "      containers:\n      - name: web\n        image: web:1\n", "      containers: web\n", 1))
-	writeFile(t, "manifests/untouched.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-	writeFile(t, "manifests/.hidden/skip.yaml", "not: [valid\n")
-	writeFile(t, "manifests/notes.txt", "not yaml at all: [")
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "manifests/a/good.yaml", goodDeployment)
+	testio.WriteFile(t, "manifests/b/bad.yaml", strings.Replace(goodDeployment, "      containers:\n      - name: web\n        image: web:1\n", "      containers: web\n", 1))
+	testio.WriteFile(t, "manifests/untouched.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+	testio.WriteFile(t, "manifests/.hidden/skip.yaml", "not: [valid\n")
+	testio.WriteFile(t, "manifests/notes.txt", "not yaml at all: [")
 	if err := os.Chmod("manifests/a/good.yaml", 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -246,22 +247,22 @@ func TestInPlaceAllOrNothing(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "manifests/b/bad.yaml:1") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	if got := readFile(t, "manifests/a/good.yaml"); got != goodDeployment {
+	if got := testio.ReadFile(t, "manifests/a/good.yaml"); got != goodDeployment {
 		t.Fatalf("good.yaml was rewritten although bad.yaml failed:\n%s", got)
 	}
-	writeFile(t, "manifests/b/bad.yaml", goodDeployment)
+	testio.WriteFile(t, "manifests/b/bad.yaml", goodDeployment)
 	if _, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "manifests", "--in-place"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, f := range []string{"manifests/a/good.yaml", "manifests/b/bad.yaml"} {
-		if !strings.Contains(readFile(t, f), "name: sidecar-nginx") {
+		if !strings.Contains(testio.ReadFile(t, f), "name: sidecar-nginx") {
 			t.Errorf("%s not injected", f)
 		}
 	}
 	if st, _ := os.Stat("manifests/a/good.yaml"); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode changed to %v", st.Mode().Perm())
 	}
-	if got := readFile(t, "manifests/untouched.yml"); got != "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" {
+	if got := testio.ReadFile(t, "manifests/untouched.yml"); got != "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" {
 		t.Errorf("untouched file changed: %q", got)
 	}
 	leftovers, _ := filepath.Glob("manifests/*/.*.tmp-*")
@@ -274,7 +275,7 @@ func TestInPlaceAllOrNothing(t *testing.T) {
 func TestStdinPipeline(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
 	out, stderr, code := runCLI(t, []byte(goodDeployment), "inject", "-c", "config.yaml", "-f", "-")
 	if code != 0 || !strings.Contains(out, "name: sidecar-nginx") || !strings.Contains(stderr, "injected   Deployment web (stdin:1): nginx") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
@@ -293,36 +294,17 @@ func TestStdinPipeline(t *testing.T) {
 func TestMultipleFilesToStdout(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeFile(t, "config.yaml", nginxConfig)
-	writeFile(t, "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}") // no final newline
-	writeFile(t, "b.yaml", goodDeployment)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	testio.WriteFile(t, "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}") // no final newline
+	testio.WriteFile(t, "b.yaml", goodDeployment)
 	out, _, code := runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "a.yaml", "-f", "b.yaml", "-o", "out.yaml")
 	if code != 0 || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
-	got := readFile(t, "out.yaml")
+	got := testio.ReadFile(t, "out.yaml")
 	if !strings.HasPrefix(got, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\n") {
 		t.Errorf("files not separated:\n%s", got)
 	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestDocumentLimit: one document over an eighth of --max-input-mb is

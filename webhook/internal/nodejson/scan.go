@@ -36,27 +36,15 @@ func (s *Scanner) Object(member func(key string) error) error {
 		}
 		return ErrNotObject
 	}
-	d.pos++
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
+	if d.open('}') {
 		d.skipSpace()
 		return nil
 	}
 	for {
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return d.errorf("unexpected %s, expected a string key", d.describe())
-		}
-		key, err := d.string(true)
+		key, err := d.key(true)
 		if err != nil {
 			return err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			return d.errorf("unexpected %s, expected ':'", d.describe())
-		}
-		d.pos++
-		d.skipSpace()
 		start := d.pos
 		if err := member(key); err != nil {
 			return err
@@ -64,20 +52,12 @@ func (s *Scanner) Object(member func(key string) error) error {
 		if d.pos == start {
 			return d.errorf("member %q: value not read", key)
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.errorf("unexpected end of input in an object")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
+		if more, ok := d.next('}'); !more {
+			if !ok {
+				return d.nextError('}')
+			}
 			d.skipSpace()
 			return nil
-		default:
-			return d.errorf("unexpected %s, expected ',' or '}'", d.describe())
 		}
 	}
 }

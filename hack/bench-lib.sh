@@ -1,0 +1,22 @@
+# What the whole-process benchmarks (hack/bench-*.sh) share; they source it
+# from the repository's root.
+
+# bench_build DIR PKG...: builds each Go package into DIR, named as its last
+# path element, as the Makefile and the Dockerfile build the product
+# (static, stripped, trimmed paths).
+bench_build() {
+  local dir=$1 prog
+  shift
+  for prog in "$@"; do
+    CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$dir/$(basename "$prog")" "$prog"
+  done
+}
+
+# bench_sizes sets sizes and rounds, the Deployment counts of the CLI
+# benchmarks and the interleaved rounds for each: 1,000 and 10,000, 5 and
+# 3 rounds; with BENCH_QUICK=1, 1,000 only, 3 rounds (a smoke test).
+bench_sizes() {
+  sizes=(1000 10000)
+  rounds=(5 3)
+  if [ -n "${BENCH_QUICK:-}" ]; then sizes=(1000) rounds=(3); fi
+}
