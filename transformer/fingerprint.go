@@ -68,25 +68,32 @@ func hashFingerprint(kind itemKind, canon []byte) string {
 	return hex.EncodeToString(h.Sum(nil))[:fingerprintLen]
 }
 
+// newItem returns a new value of the Kubernetes type of an item kind, or
+// nil for the kinds that are no object (annotations, labels).
+func newItem(kind itemKind) any {
+	switch kind {
+	case kindContainer:
+		return &corev1.Container{}
+	case kindVolume:
+		return &corev1.Volume{}
+	case kindPullSecret:
+		return &corev1.LocalObjectReference{}
+	case kindEnv:
+		return &corev1.EnvVar{}
+	case kindMount:
+		return &corev1.VolumeMount{}
+	}
+	return nil
+}
+
 // canonicalItem returns the item as the API server would store it, as JSON.
 func canonicalItem(kind itemKind, n *yaml.Node) ([]byte, error) {
 	raw, err := yaml.NewRNode(n).MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	switch kind {
-	case kindContainer:
-		v = &corev1.Container{}
-	case kindVolume:
-		v = &corev1.Volume{}
-	case kindPullSecret:
-		v = &corev1.LocalObjectReference{}
-	case kindEnv:
-		v = &corev1.EnvVar{}
-	case kindMount:
-		v = &corev1.VolumeMount{}
-	default:
+	v := newItem(kind)
+	if v == nil {
 		return nil, fmt.Errorf("no fingerprint for a %s", kind)
 	}
 	if err := strictjson.UnmarshalCaseSensitivePreserveInts(raw, v); err != nil {

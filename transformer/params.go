@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
 	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/utils"
@@ -318,15 +317,7 @@ func itemProblem(kind itemKind, item *yaml.Node) string {
 	if err != nil {
 		return err.Error()
 	}
-	var v any
-	switch kind {
-	case kindEnv:
-		v = &corev1.EnvVar{}
-	case kindVolume:
-		v = &corev1.Volume{}
-	default:
-		v = &corev1.Container{}
-	}
+	v := newItem(kind)
 	strictErrs, err := strictjson.UnmarshalStrict(raw, v)
 	var typeErr *json.UnmarshalTypeError
 	switch {

@@ -128,7 +128,8 @@ func TestParamValueRefusals(t *testing.T) {
 // An integer written into an integer field is a number; into a string
 // field (an env var's value), a quoted string.
 func TestParamIntegerFields(t *testing.T) {
-	_, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
+	config := func(def int) []byte {
+		return fmt.Appendf(nil, `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: p}
 spec:
@@ -142,33 +143,17 @@ spec:
     parameters:
     - name: port
       type: integer
-      default: 80
+      default: %d
       min: 1024
       max: 65535
       paths: ["containers.[name=web-proxy].ports.[containerPort=80].containerPort", "containers.[name=web-proxy].env.[name=PORT].value"]
-`), "c.yaml")
+`, def)
+	}
+	_, err := LoadConfig(config(80), "c.yaml")
 	if err == nil || !strings.Contains(err.Error(), `"80" is below the minimum`) {
 		t.Fatalf("a default outside its bounds: got %v", err)
 	}
-	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
-kind: SidecarInjector
-metadata: {name: p}
-spec:
-  sidecars:
-  - name: web
-    containers:
-    - name: web-proxy
-      image: proxy:1
-      ports: [{containerPort: 80}]
-      env: [{name: PORT, value: "80"}]
-    parameters:
-    - name: port
-      type: integer
-      default: 8080
-      min: 1024
-      max: 65535
-      paths: ["containers.[name=web-proxy].ports.[containerPort=80].containerPort", "containers.[name=web-proxy].env.[name=PORT].value"]
-`), "c.yaml")
+	cfg, err := LoadConfig(config(8080), "c.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
