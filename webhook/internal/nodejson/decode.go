@@ -261,16 +261,28 @@ func (d *decoder) object(depth int) (*yaml.Node, error) {
 		return nil, err
 	}
 	n := d.node(yaml.MappingNode, TagMap, "")
-	if d.open('}') {
+	d.pos++ // {
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
 		return n, nil
 	}
 	mark := len(d.stack)
 	for {
-		key, err := d.key(d.build)
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return nil, d.errorf("unexpected %s, expected a string key", d.describe())
+		}
+		key, err := d.string(d.build)
 		if err != nil {
 			return nil, err
 		}
 		k := d.node(yaml.ScalarNode, TagStr, key)
+		d.skipSpace()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, d.errorf("unexpected %s, expected ':'", d.describe())
+		}
+		d.pos++
+		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -281,14 +293,22 @@ func (d *decoder) object(depth int) (*yaml.Node, error) {
 		if depth == 1 {
 			d.items++
 		}
-		if more, ok := d.next('}'); !more {
-			if !ok {
-				return nil, d.nextError('}')
-			}
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an object")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case '}':
+			d.pos++
 			if d.build {
 				n.Content = d.content(mark)
 			}
 			return n, nil
+		default:
+			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.describe())
 		}
 	}
 }
@@ -298,12 +318,14 @@ func (d *decoder) array(depth int) (*yaml.Node, error) {
 		return nil, err
 	}
 	n := d.node(yaml.SequenceNode, TagSeq, "")
-	if d.open(']') {
+	d.pos++ // [
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
 		return n, nil
 	}
 	mark := len(d.stack)
 	for {
-		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -314,85 +336,24 @@ func (d *decoder) array(depth int) (*yaml.Node, error) {
 		if depth == 1 {
 			d.items++
 		}
-		if more, ok := d.next(']'); !more {
-			if !ok {
-				return nil, d.nextError(']')
-			}
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an array")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case ']':
+			d.pos++
 			if d.build {
 				n.Content = d.content(mark)
 			}
 			return n, nil
+		default:
+			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.describe())
 		}
 	}
-}
-
-// The steps that objects and arrays share, for Decode and Scanner alike.
-// open and next are inlined (go build -gcflags=-m), so the loops compile
-// as when they were written out; key is one call more per member.
-
-// open consumes the opening '{' or '[' at d.pos and the white space after
-// it, and reports whether close follows at once (then consumed too): an
-// empty object or array.
-func (d *decoder) open(close byte) (empty bool) {
-	d.pos++
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == close {
-		d.pos++
-		return true
-	}
-	return false
-}
-
-// key reads an object's key, after white space, and the ':' after it,
-// leaving d.pos at the member's value. Unless keep, the key is only
-// validated (see string).
-func (d *decoder) key(keep bool) (string, error) {
-	d.skipSpace()
-	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-		return "", d.errorf("unexpected %s, expected a string key", d.describe())
-	}
-	key, err := d.string(keep)
-	if err != nil {
-		return "", err
-	}
-	d.skipSpace()
-	if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-		return "", d.errorf("unexpected %s, expected ':'", d.describe())
-	}
-	d.pos++
-	d.skipSpace()
-	return key, nil
-}
-
-// next reads what follows a member or element of an object or array:
-// ',' (more follows), or the closing byte. ok is false when neither
-// follows; nextError says why. The white space after a ',' is left to key
-// and array. Small enough to be inlined: it runs once per member and
-// element.
-func (d *decoder) next(close byte) (more, ok bool) {
-	d.skipSpace()
-	if d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			return true, true
-		case close:
-			d.pos++
-			return false, true
-		}
-	}
-	return false, false
-}
-
-func (d *decoder) nextError(close byte) error {
-	in := "an object"
-	if close == ']' {
-		in = "an array"
-	}
-	if d.pos >= len(d.data) {
-		return d.errorf("unexpected end of input in %s", in)
-	}
-	return d.errorf("unexpected %s, expected ',' or '%c'", d.describe(), close)
 }
 
 // string reads a JSON string at d.pos. Invalid UTF-8 and lone surrogates

@@ -36,15 +36,27 @@ func (s *Scanner) Object(member func(key string) error) error {
 		}
 		return ErrNotObject
 	}
-	if d.open('}') {
+	d.pos++
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
 		d.skipSpace()
 		return nil
 	}
 	for {
-		key, err := d.key(true)
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return d.errorf("unexpected %s, expected a string key", d.describe())
+		}
+		key, err := d.string(true)
 		if err != nil {
 			return err
 		}
+		d.skipSpace()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return d.errorf("unexpected %s, expected ':'", d.describe())
+		}
+		d.pos++
+		d.skipSpace()
 		start := d.pos
 		if err := member(key); err != nil {
 			return err
@@ -52,12 +64,20 @@ func (s *Scanner) Object(member func(key string) error) error {
 		if d.pos == start {
 			return d.errorf("member %q: value not read", key)
 		}
-		if more, ok := d.next('}'); !more {
-			if !ok {
-				return d.nextError('}')
-			}
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return d.errorf("unexpected end of input in an object")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case '}':
+			d.pos++
 			d.skipSpace()
 			return nil
+		default:
+			return d.errorf("unexpected %s, expected ',' or '}'", d.describe())
 		}
 	}
 }
