@@ -16,7 +16,7 @@ import (
 )
 
 // maxRSSPerInputByte bounds how much the function's peak memory grows per
-// byte of input, for lists as kustomize and kpt write them: 1.5 to 6 here
+// byte of input, for lists as kustomize and kpt write them: up to 6.5 here
 // (the garbage collector's timing moves it), about 3 at the 64 MiB limit
 // (docs/BENCHMARKS.md); before the lists were read item by item, 65
 // (Deployments) to 170 (small Pods).
