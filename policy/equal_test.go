@@ -246,6 +246,7 @@ func TestGeneratedPods(t *testing.T) {
 	}
 	for name, text := range generatedConfigs {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each config has its own pods and policies
 			cfg, err := transformer.LoadConfig([]byte(text), name)
 			if err != nil {
 				t.Fatal(err)
