@@ -115,6 +115,7 @@ func loadCaseConfig(t *testing.T, c *golden.Case) (*transformer.Config, error) {
 func TestGoldenPods(t *testing.T) {
 	counts := map[outcome]int{}
 	refused := 0
+	compiled := map[string]*evaluator{} // many cases share a config: compile each policy once
 	for _, c := range golden.Cases(t) {
 		if c.Options.Uninject || strings.HasPrefix(c.Name, "err-") { // err-: not pods (one is an alias bomb)
 			continue
@@ -136,7 +137,12 @@ func TestGoldenPods(t *testing.T) {
 		case listed:
 			t.Errorf("%s: options.yaml says policy refuses it (%s), but it is accepted", c.Name, c.Options.Policy)
 		}
-		ev := compile(t, p)
+		key := toJSON(t, []any{p.Mutating.Spec, p.Validating.Spec})
+		ev, ok := compiled[key]
+		if !ok {
+			ev = compile(t, p)
+			compiled[key] = ev
+		}
 		for _, pod := range golden.Pods(c.Input) {
 			what := c.Name + "/" + pod.Name
 			o := compare(t, what, cfg, ev, pod)
@@ -150,8 +156,8 @@ func TestGoldenPods(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("golden pods: %d injected equal, %d unchanged equal, %d rejected by both, %d rejected by the policy only (a same-named item), %d with a status the engine does not believe; %d configs refused",
-		counts[equalInjected], counts[equalUnchanged], counts[bothRejected], counts[stricter], counts[statusCarried], refused)
+	t.Logf("golden pods: %d injected equal, %d unchanged equal, %d rejected by both, %d rejected by the policy only (a same-named item), %d with a status the engine does not believe; %d configs refused; %d distinct policies",
+		counts[equalInjected], counts[equalUnchanged], counts[bothRejected], counts[stricter], counts[statusCarried], refused, len(compiled))
 	if counts[equalInjected] < 20 {
 		t.Errorf("only %d golden pods injected: the corpus is not read as expected", counts[equalInjected])
 	}
@@ -240,6 +246,7 @@ func TestGeneratedPods(t *testing.T) {
 	}
 	for name, text := range generatedConfigs {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each config has its own pods and policies
 			cfg, err := transformer.LoadConfig([]byte(text), name)
 			if err != nil {
 				t.Fatal(err)
