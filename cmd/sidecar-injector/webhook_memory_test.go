@@ -81,6 +81,27 @@ func TestWebhookMemoryBound(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), exampleSidecarConfig(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The peak depends on how the collector's cycles fall against the
+	// bursts, which a starved CPU delays: a run over the documented bound
+	// is run once more on a fresh process, and both must exceed it to
+	// fail. The container's limit, where the kernel kills, allows no retry.
+	peak := burstWebhook(t, bin, dir, args, env)
+	if peak > limit {
+		t.Fatalf("peak RSS %d MiB, over the example's memory limit of %d MiB", peak>>20, limit>>20)
+	}
+	if peak > bound {
+		t.Logf("peak RSS %d MiB, over the documented bound of %d MiB: once more on a fresh process", peak>>20, bound>>20)
+		if peak = burstWebhook(t, bin, dir, args, env); peak > bound {
+			t.Errorf("peak RSS %d MiB, over the documented bound of %d MiB (GOMEMLIMIT %d MiB + %d MiB)", peak>>20, bound>>20, soft>>20, rssOverSoftLimit>>20)
+		}
+	}
+}
+
+// burstWebhook starts the binary with the example's arguments and
+// environment, fires the bursts at it, checks every answer and the
+// metrics, and returns its peak RSS.
+func burstWebhook(t *testing.T, bin, dir string, args, env []string) int64 {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -104,10 +125,10 @@ func TestWebhookMemoryBound(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	defer func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-	})
+	}()
 
 	caPEM, _ := os.ReadFile(filepath.Join(dir, "certs", "ca.crt"))
 	pool := x509.NewCertPool()
@@ -149,9 +170,7 @@ func TestWebhookMemoryBound(t *testing.T) {
 		}
 		refused += r.Status[http.StatusTooManyRequests]
 	}
-	if peak := peakRSS(t, cmd.Process.Pid); peak > bound {
-		t.Errorf("peak RSS %d MiB, over the documented bound of %d MiB (GOMEMLIMIT %d MiB + %d MiB)", peak>>20, bound>>20, soft>>20, rssOverSoftLimit>>20)
-	}
+	peak := peakRSS(t, cmd.Process.Pid)
 	if refused == 0 {
 		t.Error("no request was refused: the bursts did not reach the budget")
 	}
@@ -164,6 +183,7 @@ func TestWebhookMemoryBound(t *testing.T) {
 	if want := fmt.Sprintf("sidecar_injector_admission_requests_total{outcome=%q} %d\n", "overloaded", refused); !strings.Contains(string(metrics), want) {
 		t.Errorf("metrics lack %q:\n%s", want, regexp.MustCompile(`(?m)^sidecar_injector_admission_requests_total.*$`).FindAllString(string(metrics), -1))
 	}
+	return peak
 }
 
 func peakRSS(t *testing.T, pid int) int64 {
