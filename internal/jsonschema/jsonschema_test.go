@@ -27,7 +27,7 @@ type node struct {
 	Bytes    []byte            `json:"bytes,omitempty"`
 	Kids     []*node           `json:"kids,omitempty"` // reaches itself
 	Skipped  string            `json:"-"`
-	hidden   string //lint:ignore U1000 unexported: the generator must pass it over
+	hidden   string            //lint:ignore U1000 unexported: the generator must pass it over
 }
 
 func TestGenerate(t *testing.T) {
