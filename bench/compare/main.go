@@ -50,7 +50,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: compare -input FILE [-rounds N] [-label L] name=command...")
 		os.Exit(2)
 	}
-	stdin, err := os.ReadFile(*input)
+	info, err := os.Stat(*input)
 	if err != nil {
 		fail(err)
 	}
@@ -65,7 +65,7 @@ func main() {
 	samples := make([][]sample, len(cmds))
 	for r := 0; r < *rounds; r++ {
 		for i, cmd := range cmds {
-			s, err := runOnce(cmd, stdin, exits[names[i]])
+			s, err := runOnce(cmd, *input, exits[names[i]])
 			if err != nil {
 				fail(fmt.Errorf("%s: %w", names[i], err))
 			}
@@ -88,22 +88,30 @@ func main() {
 		rss := median(samples[i], func(s sample) float64 { return float64(s.rssKB) })
 		row := fmt.Sprintf("| %s | %s | %s | %s | %.0f MiB |", *label, name, round(time.Duration(wall)), round(time.Duration(cpu)), rss/1024)
 		if *perByte {
-			fmt.Printf("%s %.2f |\n", row, rss*1024/float64(len(stdin)))
+			fmt.Printf("%s %.2f |\n", row, rss*1024/float64(info.Size()))
 		} else {
 			fmt.Printf("%s %.2f | %.2f |\n", row, wall/floor, rss/floorRSS)
 		}
 	}
 }
 
-// runOnce runs a command with stdin, discarding stdout, and measures it;
-// it must exit with code want.
-func runOnce(argv []string, stdin []byte, want int) (sample, error) {
+// runOnce runs a command with the input file as its stdin, discarding
+// stdout, and measures it; it must exit with code want. The child reads
+// the file itself: Go starts children with vfork, and at exec Linux counts
+// the parent's peak RSS into the child's Maxrss, so a parent holding the
+// input would show in every row (small inputs most).
+func runOnce(argv []string, input string, want int) (sample, error) {
+	in, err := os.Open(input)
+	if err != nil {
+		return sample{}, err
+	}
+	defer in.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.Stdin = in
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	var exit *exec.ExitError
 	switch {
