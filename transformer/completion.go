@@ -5,8 +5,9 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 // Pods that run to completion: a Job's, a CronJob's, or any pod with

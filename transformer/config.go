@@ -14,11 +14,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 const (

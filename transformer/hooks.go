@@ -3,8 +3,9 @@ package transformer
 import (
 	"fmt"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 // Helm hooks are resources a chart marks with helm.sh/hook: Helm creates

@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 func TestHelmHooksConfig(t *testing.T) {

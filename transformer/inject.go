@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 // DefaultContainerAnnotation tells kubectl which container logs and exec

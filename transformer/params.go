@@ -12,11 +12,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
 	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/utils"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 // Parameters are the knobs a platform team lets workloads turn: a set

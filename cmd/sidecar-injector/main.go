@@ -12,8 +12,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/spf13/cobra"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
