@@ -169,16 +169,18 @@ func defName(t reflect.Type) string {
 
 func (g *Generator) structSchema(t reflect.Type) (*Schema, error) {
 	s := &Schema{Type: "object", Properties: map[string]*Schema{}, AdditionalProperties: false}
-	doc := g.typeDoc(t)
-	s.Description = doc.Text
-	if err := g.addFields(s, t); err != nil {
+	docs := g.docs(t)
+	s.Description = docs.typ.Text
+	if err := g.addFields(s, t, docs); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// addFields adds t's json fields to s, those of embedded structs included.
-func (g *Generator) addFields(s *Schema, t reflect.Type) error {
+// addFields adds t's json fields to s, then those of its embedded structs
+// that no shallower field hides (encoding/json's rule).
+func (g *Generator) addFields(s *Schema, t reflect.Type, docs structDocs) error {
+	var embedded []reflect.Type
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -186,11 +188,14 @@ func (g *Generator) addFields(s *Schema, t reflect.Type) error {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			if err := g.addFields(s, f.Type); err != nil {
-				return err
+		if ft := f.Type; f.Anonymous && name == "" {
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
 			}
-			continue
+			if ft.Kind() == reflect.Struct {
+				embedded = append(embedded, ft)
+				continue
+			}
 		}
 		if name == "" {
 			name = f.Name
@@ -201,7 +206,7 @@ func (g *Generator) addFields(s *Schema, t reflect.Type) error {
 		}
 		// fs is this field's own (a $ref to a shared definition at most),
 		// so what the field's comment says goes on it
-		doc := g.fieldDoc(t, f, name)
+		doc := docs.field(f, name)
 		fs.Description = doc.Text
 		required := !slices.Contains(strings.Split(opts, ","), "omitempty") && f.Type.Kind() != reflect.Pointer
 		for _, m := range doc.Markers {
@@ -217,8 +222,22 @@ func (g *Generator) addFields(s *Schema, t reflect.Type) error {
 			}
 		}
 		s.Properties[name] = fs
-		if required && !slices.Contains(s.Required, name) {
+		if required {
 			s.Required = append(s.Required, name)
+		}
+	}
+	for _, et := range embedded {
+		inner := &Schema{Properties: map[string]*Schema{}}
+		if err := g.addFields(inner, et, g.docs(et)); err != nil {
+			return err
+		}
+		for name, fs := range inner.Properties {
+			if s.Properties[name] == nil {
+				s.Properties[name] = fs
+				if slices.Contains(inner.Required, name) {
+					s.Required = append(s.Required, name)
+				}
+			}
 		}
 	}
 	return nil
@@ -260,22 +279,28 @@ func applyMarker(s *Schema, m string) error {
 
 type swaggerDoc interface{ SwaggerDoc() map[string]string }
 
-func (g *Generator) typeDoc(t reflect.Type) Doc {
-	if d, ok := g.Comments[t.PkgPath()+"."+t.Name()]; ok {
-		return d
-	}
-	if sd, ok := reflect.Zero(t).Interface().(swaggerDoc); ok {
-		return Doc{Text: sd.SwaggerDoc()[""]}
-	}
-	return Doc{}
+// structDocs is what is said of a struct and of its fields.
+type structDocs struct {
+	typ   Doc
+	field func(f reflect.StructField, jsonName string) Doc
 }
 
-func (g *Generator) fieldDoc(t reflect.Type, f reflect.StructField, jsonName string) Doc {
-	if d, ok := g.Comments[t.PkgPath()+"."+t.Name()+"."+f.Name]; ok {
-		return d
-	}
+// docs reads a struct's docs from Comments or, for Kubernetes types, from
+// their SwaggerDoc method (called once: it builds a map).
+func (g *Generator) docs(t reflect.Type) structDocs {
+	key := t.PkgPath() + "." + t.Name()
+	var swagger map[string]string
 	if sd, ok := reflect.Zero(t).Interface().(swaggerDoc); ok {
-		return Doc{Text: sd.SwaggerDoc()[jsonName]}
+		swagger = sd.SwaggerDoc()
 	}
-	return Doc{}
+	typ, ok := g.Comments[key]
+	if !ok {
+		typ = Doc{Text: swagger[""]}
+	}
+	return structDocs{typ: typ, field: func(f reflect.StructField, jsonName string) Doc {
+		if d, ok := g.Comments[key+"."+f.Name]; ok {
+			return d
+		}
+		return Doc{Text: swagger[jsonName]}
+	}}
 }

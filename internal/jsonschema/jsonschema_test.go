@@ -13,21 +13,27 @@ type inner struct {
 }
 
 type embedded struct {
-	Shared int `json:"shared,omitempty"`
+	Shared int    `json:"shared,omitempty"`
+	Name   string `json:"name,omitempty"` // hidden by node.Name, which is shallower
+}
+
+type embeddedPtr struct {
+	Via string `json:"via"`
 }
 
 type node struct {
 	embedded `json:",inline"`
-	Name     string            `json:"name"`
-	Opt      string            `json:"opt,omitempty"`
-	Ptr      *inner            `json:"ptr"`
-	List     []inner           `json:"list,omitempty"`
-	Tags     map[string]string `json:"tags,omitempty"`
-	Raw      json.RawMessage   `json:"raw,omitempty"`
-	Bytes    []byte            `json:"bytes,omitempty"`
-	Kids     []*node           `json:"kids,omitempty"` // reaches itself
-	Skipped  string            `json:"-"`
-	hidden   string            //lint:ignore U1000 unexported: the generator must pass it over
+	*embeddedPtr
+	Name    string            `json:"name"`
+	Opt     string            `json:"opt,omitempty"`
+	Ptr     *inner            `json:"ptr"`
+	List    []inner           `json:"list,omitempty"`
+	Tags    map[string]string `json:"tags,omitempty"`
+	Raw     json.RawMessage   `json:"raw,omitempty"`
+	Bytes   []byte            `json:"bytes,omitempty"`
+	Kids    []*node           `json:"kids,omitempty"` // reaches itself
+	Skipped string            `json:"-"`
+	hidden  string            //lint:ignore U1000 unexported: the generator must pass it over
 }
 
 func TestGenerate(t *testing.T) {
@@ -49,10 +55,10 @@ func TestGenerate(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if got := strings.Join(names, " "); got != "bytes kids list name opt ptr raw shared tags" {
+	if got := strings.Join(names, " "); got != "bytes kids list name opt ptr raw shared tags via" {
 		t.Errorf("properties: %s", got)
 	}
-	if got := strings.Join(s.Required, " "); got != "name" {
+	if got := strings.Join(s.Required, " "); got != "name via" {
 		t.Errorf("required: %q (pointers and omitempty fields are optional)", got)
 	}
 	if p := s.Properties["opt"]; p.Default != "x" || *p.MaxLength != 3 || p.Description != "Optional." {
