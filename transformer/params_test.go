@@ -169,18 +169,26 @@ spec:
 	}
 }
 
+// withAndWithoutParams loads fuzzConfig without its set that declares
+// parameters (tune), and whole.
+func withAndWithoutParams(t *testing.T) (plain, withParams *Config) {
+	t.Helper()
+	base := strings.SplitN(fuzzConfig, "  - name: tune\n", 2)[0]
+	plain, err := LoadConfig([]byte(base), "plain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withParams, err = LoadConfig([]byte(fuzzConfig), "params.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain, withParams
+}
+
 // A config without parameters is as before: its digests do not change
 // when parameters are added to another set.
 func TestParamsLeaveOtherSetsAlone(t *testing.T) {
-	base := strings.SplitN(fuzzConfig, "  - name: tune\n", 2)[0]
-	a, err := LoadConfig([]byte(base), "a.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := LoadConfig([]byte(fuzzConfig), "b.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := withAndWithoutParams(t)
 	for _, name := range a.SetNames() {
 		if Digest([]*SidecarSet{a.Set(name)}) != Digest([]*SidecarSet{b.Set(name)}) {
 			t.Errorf("set %s: digest changed", name)
@@ -250,15 +258,7 @@ func FuzzParams(f *testing.F) {
 // before parameters existed; with parameters, an annotation naming none is
 // an error, and a pod with thousands of them gets a bounded message.
 func TestUndeclaredParams(t *testing.T) {
-	base := strings.SplitN(fuzzConfig, "  - name: tune\n", 2)[0]
-	plain, err := LoadConfig([]byte(base), "plain.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	withParams, err := LoadConfig([]byte(fuzzConfig), "params.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain, withParams := withAndWithoutParams(t)
 	pod := `apiVersion: v1
 kind: Pod
 metadata:
@@ -274,7 +274,7 @@ spec:
 	if _, _, _, err := runStream(plain, []byte(pod), "pod.yaml", false); err != nil {
 		t.Errorf("a config without parameters: %v", err)
 	}
-	_, _, _, err = runStream(withParams, []byte(pod), "pod.yaml", false)
+	_, _, _, err := runStream(withParams, []byte(pod), "pod.yaml", false)
 	if err == nil || !strings.Contains(err.Error(), `set nginx declares no parameter "cpu"; it declares none`) {
 		t.Errorf("a set without parameters in a config with some: %v", err)
 	}
