@@ -14,7 +14,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	strictjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -442,22 +441,22 @@ func (p *configParser) addSet(field string, node *yaml.Node, sd *setDoc) {
 	lists := []struct {
 		key  string
 		raws []json.RawMessage
-		typ  any
+		kind itemKind
 		dst  *[]*yaml.Node
 	}{
-		{"containers", sd.Containers, corev1.Container{}, &set.Containers},
-		{"initContainers", sd.InitContainers, corev1.Container{}, &set.InitContainers},
-		{"volumes", sd.Volumes, corev1.Volume{}, &set.Volumes},
-		{"imagePullSecrets", sd.ImagePullSecrets, corev1.LocalObjectReference{}, &set.ImagePullSecrets},
-		{"volumeMounts", sd.VolumeMounts, corev1.VolumeMount{}, &set.VolumeMounts},
-		{"env", sd.Env, corev1.EnvVar{}, &set.Env},
+		{"containers", sd.Containers, kindContainer, &set.Containers},
+		{"initContainers", sd.InitContainers, kindContainer, &set.InitContainers},
+		{"volumes", sd.Volumes, kindVolume, &set.Volumes},
+		{"imagePullSecrets", sd.ImagePullSecrets, kindPullSecret, &set.ImagePullSecrets},
+		{"volumeMounts", sd.VolumeMounts, kindMount, &set.VolumeMounts},
+		{"env", sd.Env, kindEnv, &set.Env},
 	}
 	ok := true
 	for _, l := range lists {
 		seq := mapGet(node, l.key)
 		for i, raw := range l.raws {
 			itemField := joinField(field, fmt.Sprintf("%s[%d]", l.key, i))
-			v := reflect.New(reflect.TypeOf(l.typ)).Interface()
+			v := newItem(l.kind)
 			if !p.decodeRaw(itemField, raw, v) {
 				ok = false
 				continue
