@@ -10,6 +10,6 @@ n=300
 assets="$(hack/install-envtest.sh)"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-CGO_ENABLED=0 go build -o "$dir/sidecar-injector" ./cmd/sidecar-injector
-go build -o "$dir/policy-latency" ./bench/policy-latency
+. hack/bench-lib.sh
+bench_build "$dir" ./cmd/sidecar-injector ./bench/policy-latency
 KUBEBUILDER_ASSETS="$assets" "$dir/policy-latency" -binary "$dir/sidecar-injector" -n "$n"

@@ -21,14 +21,14 @@ out=.bench/startup
 rm -rf "$out"
 mkdir -p "$out/base-src"
 
-# Both built as the Makefile and the Dockerfile build the product.
+. hack/bench-lib.sh
+# Both built as the Makefile and the Dockerfile build the product (as
+# bench_build does, but each from its own source tree).
 build() { (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$2" ./cmd/sidecar-injector); }
 git archive "$base" | tar -x -C "$out/base-src"
 build "$out/base-src" "$PWD/$out/base"
 build . "$PWD/$out/head"
-for prog in ./bench/gen ./bench/compare; do
-  go build -o "$out/$(basename "$prog")" "$prog"
-done
+bench_build "$out" ./bench/gen ./bench/compare
 "$out/gen" -n 0 > "$out/empty.yaml"
 "$out/gen" -n 1 > "$out/one.yaml"
 
