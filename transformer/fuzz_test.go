@@ -8,15 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // fuzzConfig exercises most of the engine: several sets, native sidecars,
 // first and last positions, app env and mounts, annotations and labels.
-const fuzzConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var fuzzConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: fuzz}
 spec:
@@ -24,15 +26,7 @@ spec:
   customKinds:
   - {group: argoproj.io, kind: Rollout, podTemplatePath: spec.template}
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      volumeMounts: [{name: nginx-conf, mountPath: /etc/nginx}]
-    volumes:
-    - {name: nginx-conf, configMap: {name: nginx-configmap}}
-  - name: proxy
+` + fixture.Indent(fixture.NginxSet, 2) + `  - name: proxy
     native: true
     position: first
     initContainers: [{name: proxy-init, image: init:1}]
@@ -388,23 +382,17 @@ func removable(cfg *Config, st *Status, ref podRef, fp, fullFP string) bool {
 		return false
 	}
 	var items Items
-	switch {
-	case ref.kind == kindEnv:
+	switch ref.kind {
+	case kindEnv:
 		items = st.Env[strings.TrimPrefix(ref.list, "containers/")]
-	case ref.kind == kindMount:
+	case kindMount:
 		items = st.VolumeMounts[strings.TrimPrefix(ref.list, "containers/")]
-	case ref.list == "containers":
-		items = st.Containers
-	case ref.list == "initContainers":
-		items = st.InitContainers
-	case ref.list == "volumes":
-		items = st.Volumes
-	case ref.list == "imagePullSecrets":
-		items = st.ImagePullSecrets
-	case ref.list == "annotations":
-		items = st.Annotations
-	case ref.list == "labels":
-		items = st.Labels
+	default:
+		for _, l := range st.podLists() {
+			if l.field == ref.list {
+				items = l.items
+			}
+		}
 	}
 	want, listed := items[ref.name]
 	switch {

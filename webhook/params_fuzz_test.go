@@ -3,25 +3,21 @@ package webhook
 import (
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 )
 
 // paramsConfig declares parameters of each type, one derived from the
 // app's requests, for FuzzAdmitParams.
-const paramsConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var paramsConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: params
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      env: [{name: WORKERS, value: "2"}]
-      args: ["--mode", "fast"]
-    parameters:
+` + fixture.Indent(fixture.NginxSetWith(`env: [{name: WORKERS, value: "2"}]
+args: ["--mode", "fast"]
+`, ""), 2) + `    parameters:
     - {name: cpu, type: quantity, default: 100m, min: 50m, max: "1", defaultFrom: {resource: requests.cpu, percent: 25}, paths: ["containers.[name=sidecar-nginx].resources.requests.cpu"]}
     - {name: memory, type: quantity, default: 64Mi, min: 32Mi, max: 512Mi, paths: ["containers.[name=sidecar-nginx].resources.limits.memory"]}
     - {name: workers, type: integer, default: 2, min: 1, max: 16, paths: ["containers.[name=sidecar-nginx].env.[name=WORKERS].value"]}

@@ -21,37 +21,26 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 )
 
-// Config is a sidecar config that touches every app container (an env var
-// and a mount for each), so that the diff compares every container, as the
-// worst configs do. (Not internal/fixture's nginx set: no port, and the
-// env and mount for the app containers are the point.)
-const Config = `apiVersion: sidecar-injector.io/v1alpha1
+// Config is the nginx sidecar config with an env var and a mount for every
+// app container, so that the diff compares every container, as the worst
+// configs do.
+var Config = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: hostile
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      volumeMounts:
-      - name: nginx-conf
-        mountPath: /etc/nginx
-    volumes:
-    - name: nginx-conf
-      configMap:
-        name: nginx-configmap
-    env:
-    - name: PROXIED
-      value: "true"
-    volumeMounts:
-    - name: nginx-conf
-      mountPath: /etc/nginx-shared
-`
+` + fixture.Indent(fixture.NginxSetWith("", `env:
+- name: PROXIED
+  value: "true"
+volumeMounts:
+- name: nginx-conf
+  mountPath: /etc/nginx-shared
+`), 2)
 
 // Shapes are the pod shapes Pod makes, worst for memory first.
 var Shapes = []string{"containers", "numbers", "nesting", "strings", "labels", "annotations", "escaped", "annotation"}

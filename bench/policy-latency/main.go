@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/policy"
 	"github.com/sidecar-injector/sidecar-injector/transformer"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -31,22 +32,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-const config = `apiVersion: sidecar-injector.io/v1alpha1
+var config = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata: {name: bench}
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-      ports: [{containerPort: 80}]
-      volumeMounts: [{name: nginx-conf, mountPath: /etc/nginx}]
-    volumes: [{name: nginx-conf, configMap: {name: nginx-configmap}}]
-    env: [{name: PROXY, value: "localhost:80"}]
-    annotations: {prometheus.io/scrape: "true"}
-`
+` + fixture.Indent(fixture.NginxSetWith("", `env: [{name: PROXY, value: "localhost:80"}]
+annotations: {prometheus.io/scrape: "true"}
+`), 2)
 
 func main() {
 	binary := flag.String("binary", "", "the built sidecar-injector")

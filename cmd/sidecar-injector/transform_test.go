@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
 	"github.com/sidecar-injector/sidecar-injector/internal/golden"
 	"github.com/sidecar-injector/sidecar-injector/internal/testio"
 )
@@ -98,18 +99,13 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-const nginxConfig = `apiVersion: sidecar-injector.io/v1alpha1
+var nginxConfig = `apiVersion: sidecar-injector.io/v1alpha1
 kind: SidecarInjector
 metadata:
   name: nginx
 spec:
   sidecars:
-  - name: nginx
-    default: true
-    containers:
-    - name: sidecar-nginx
-      image: nginx:1.12.2
-`
+` + fixture.Indent(fixture.NginxSet, 2)
 
 const goodDeployment = `apiVersion: apps/v1
 kind: Deployment
