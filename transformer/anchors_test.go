@@ -17,24 +17,15 @@ volumes: [{name: certs, emptyDir: {}}]
 
 func anchorsTestConfig(t *testing.T) *Config {
 	t.Helper()
-	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
-kind: SidecarInjector
-metadata: {name: t}
-spec:
-  sidecars:
-  - name: mesh
-    default: true
-    containers: [{name: proxy, image: proxy:1}]
-    volumes: [{name: certs, emptyDir: {}}]
-    env: [{name: PROXY, value: "1"}]
-    volumeMounts: [{name: certs, mountPath: /certs}]
-    labels: {mesh: member}
-    annotations: {mesh/version: "2"}
-`), "c.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return loadSets(t, `- name: mesh
+  default: true
+  containers: [{name: proxy, image: proxy:1}]
+  volumes: [{name: certs, emptyDir: {}}]
+  env: [{name: PROXY, value: "1"}]
+  volumeMounts: [{name: certs, mountPath: /certs}]
+  labels: {mesh: member}
+  annotations: {mesh/version: "2"}
+`)
 }
 
 // TestHostileAnchorsEndInErrors: anchors that name themselves (which

@@ -219,18 +219,6 @@ func joinDetail(detail, more string) string {
 	return detail + "; " + more
 }
 
-// size counts the items a status lists.
-func (s *Status) size() int {
-	n := len(s.Containers) + len(s.InitContainers) + len(s.Volumes) + len(s.ImagePullSecrets) + len(s.Annotations) + len(s.Labels)
-	for _, it := range s.Env {
-		n += len(it)
-	}
-	for _, it := range s.VolumeMounts {
-		n += len(it)
-	}
-	return n
-}
-
 // goneItems lists what a status lists that the pod no longer holds.
 func goneItems(read, held *Status) []string {
 	var out []string

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/fixture"
+	"github.com/sidecar-injector/sidecar-injector/internal/yamltree"
 )
 
 // paramPod asks for the fuzz config's tune set, with parameter annotations
@@ -169,6 +171,18 @@ spec:
 	}
 }
 
+// loadSets loads a SidecarInjector config whose spec.sidecars holds sets,
+// the list's items written at column 0.
+func loadSets(t *testing.T, sets string) *Config {
+	t.Helper()
+	cfg, err := LoadConfig([]byte("apiVersion: sidecar-injector.io/v1alpha1\nkind: SidecarInjector\n"+
+		"metadata: {name: test}\nspec:\n  sidecars:\n"+fixture.Indent(sets, 2)), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // withAndWithoutParams loads fuzzConfig without its set that declares
 // parameters (tune), and whole.
 func withAndWithoutParams(t *testing.T) (plain, withParams *Config) {
@@ -293,30 +307,22 @@ spec:
 // A parameter into a volume and an init container: written there, the
 // status fingerprints the tuned items, uninject gives the input back.
 func TestParamVolumesAndInitContainers(t *testing.T) {
-	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
-kind: SidecarInjector
-metadata: {name: p}
-spec:
-  sidecars:
+	cfg := loadSets(t, `- name: cache
+  initContainers:
+  - name: warm
+    image: warm:1
+    args: ["--depth", "3"]
+  containers:
   - name: cache
-    initContainers:
-    - name: warm
-      image: warm:1
-      args: ["--depth", "3"]
-    containers:
-    - name: cache
-      image: cache:1
-      volumeMounts: [{name: cache, mountPath: /cache}]
-    volumes:
-    - name: cache
-      emptyDir: {}
-    parameters:
-    - {name: size, type: quantity, default: 1Gi, max: 8Gi, paths: ["volumes.[name=cache].emptyDir.sizeLimit"]}
-    - {name: depth, type: integer, default: 3, min: 1, max: 9, paths: ["initContainers.[name=warm].args.[=3]"]}
-`), "c.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+    image: cache:1
+    volumeMounts: [{name: cache, mountPath: /cache}]
+  volumes:
+  - name: cache
+    emptyDir: {}
+  parameters:
+  - {name: size, type: quantity, default: 1Gi, max: 8Gi, paths: ["volumes.[name=cache].emptyDir.sizeLimit"]}
+  - {name: depth, type: integer, default: 3, min: 1, max: 9, paths: ["initContainers.[name=warm].args.[=3]"]}
+`)
 	in := []byte(`apiVersion: v1
 kind: Pod
 metadata:
@@ -355,22 +361,14 @@ spec:
 // alone. With other values on the pod than in its status, it no longer
 // holds the required set as defined for its values: injected again.
 func TestParamsAdmissionRequired(t *testing.T) {
-	cfg, err := LoadConfig([]byte(`apiVersion: sidecar-injector.io/v1alpha1
-kind: SidecarInjector
-metadata: {name: p}
-spec:
-  sidecars:
-  - name: mesh
-    required: true
-    containers: [{name: proxy, image: proxy:1}]
-    env: [{name: PROXY_PORT, value: "15001"}]
-    parameters:
-    - {name: cpu, type: quantity, default: 100m, paths: ["containers.[name=proxy].resources.limits.cpu"]}
-    - {name: port, type: integer, default: 15001, min: 1024, max: 65535, paths: ["env.[name=PROXY_PORT].value"]}
-`), "c.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadSets(t, `- name: mesh
+  required: true
+  containers: [{name: proxy, image: proxy:1}]
+  env: [{name: PROXY_PORT, value: "15001"}]
+  parameters:
+  - {name: cpu, type: quantity, default: 100m, paths: ["containers.[name=proxy].resources.limits.cpu"]}
+  - {name: port, type: integer, default: 15001, min: 1024, max: 65535, paths: ["env.[name=PROXY_PORT].value"]}
+`)
 	pod := func(cpu string) []byte {
 		return []byte(`apiVersion: v1
 kind: Pod

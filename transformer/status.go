@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"regexp"
 	"slices"
 	"sort"
@@ -151,29 +152,61 @@ func (s *Status) String() string {
 	return string(b)
 }
 
-// empty reports whether the status lists no item at all.
-func (s *Status) empty() bool {
-	n := len(s.Containers) + len(s.InitContainers) + len(s.Volumes) + len(s.ImagePullSecrets) +
-		len(s.Annotations) + len(s.Labels)
-	for _, it := range s.Env {
-		n += len(it)
-	}
-	for _, it := range s.VolumeMounts {
-		n += len(it)
-	}
-	return n == 0
+// podList is one of a status's lists of pod-level items, named by the
+// pod field its items sit in.
+type podList struct {
+	field string
+	items Items
 }
+
+// podLists returns the status's pod-level lists; Env and VolumeMounts,
+// kept per app container, are not among them.
+func (s *Status) podLists() [6]podList {
+	return [6]podList{
+		{"containers", s.Containers},
+		{"initContainers", s.InitContainers},
+		{"volumes", s.Volumes},
+		{"imagePullSecrets", s.ImagePullSecrets},
+		{"annotations", s.Annotations},
+		{"labels", s.Labels},
+	}
+}
+
+// allLists returns every list of items the status holds: the pod-level
+// ones and those of each app container.
+func (s *Status) allLists() iter.Seq[Items] {
+	return func(yield func(Items) bool) {
+		for _, l := range s.podLists() {
+			if !yield(l.items) {
+				return
+			}
+		}
+		for _, m := range [...]map[string]Items{s.Env, s.VolumeMounts} {
+			for _, it := range m {
+				if !yield(it) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// size counts the items a status lists.
+func (s *Status) size() int {
+	n := 0
+	for it := range s.allLists() {
+		n += len(it)
+	}
+	return n
+}
+
+// empty reports whether the status lists no item at all.
+func (s *Status) empty() bool { return s.size() == 0 }
 
 // legacy reports whether any item lacks a fingerprint: the status was
 // written before fingerprints, and inject rewrites it.
 func (s *Status) legacy() bool {
-	lists := []Items{s.Containers, s.InitContainers, s.Volumes, s.ImagePullSecrets, s.Annotations, s.Labels}
-	for _, m := range []map[string]Items{s.Env, s.VolumeMounts} {
-		for _, it := range m {
-			lists = append(lists, it)
-		}
-	}
-	for _, it := range lists {
+	for it := range s.allLists() {
 		for _, fp := range it {
 			if fp == "" {
 				return true
