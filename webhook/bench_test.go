@@ -58,9 +58,8 @@ func BenchmarkServeHTTP(b *testing.B) {
 
 // BenchmarkAdmit is the decision alone: envelope parsed, pod injected, patch made.
 func BenchmarkAdmit(b *testing.B) {
-	m := &Mutator{Injector: func() *transformer.Injector { return loadInjector(b, nginxConfig) }}
 	inj := loadInjector(b, nginxConfig)
-	m.Injector = func() *transformer.Injector { return inj }
+	m := &Mutator{Injector: func() *transformer.Injector { return inj }}
 	req, meta, err := ParseReview(reviewBody(b, benchPod(b), reviewOpts{}))
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,45 +27,66 @@ type Change struct {
 	Err     error // the new content could not be loaded (the old stays)
 }
 
+// filePoll is the state both stores share: the files' content at the last
+// poll, and the value last parsed from it without error.
+type filePoll[T any] struct {
+	mu   sync.Mutex // one load at a time
+	last [][]byte   // nil until the files are first read
+	cur  atomic.Pointer[T]
+}
+
+// load reads the files and, when any changed since the last poll, parses
+// them. Content that fails to parse is reported once, and the last good
+// value stays in force.
+func (p *filePoll[T]) load(parse func(data [][]byte) (*T, error), paths ...string) Change {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	data := make([][]byte, len(paths))
+	for i, path := range paths {
+		var err error
+		if data[i], err = os.ReadFile(path); err != nil {
+			return Change{Err: err}
+		}
+	}
+	if p.last != nil && slices.EqualFunc(data, p.last, bytes.Equal) {
+		return Change{} // unchanged, whether it loaded or not: reported once
+	}
+	p.last = data
+	v, err := parse(data)
+	if err != nil {
+		return Change{Changed: true, Err: err}
+	}
+	p.cur.Store(v)
+	return Change{Changed: true}
+}
+
 // ConfigStore holds the sidecar config in force, loaded from a file.
 type ConfigStore struct {
 	Path string
 	// Prefix, when set, overrides the config's annotation prefix.
 	Prefix string
 
-	mu   sync.Mutex // one load at a time
-	last []byte
-	read bool
-	cur  atomic.Pointer[transformer.Injector]
+	poll filePoll[transformer.Injector]
 }
 
 // Injector returns the engine with the last good config, or nil.
-func (s *ConfigStore) Injector() *transformer.Injector { return s.cur.Load() }
+func (s *ConfigStore) Injector() *transformer.Injector { return s.poll.cur.Load() }
 
 // Load reads the file and, when its content changed, parses it. A config that
 // fails to load is reported once and the last good one stays in force.
 func (s *ConfigStore) Load() Change {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	data, err := os.ReadFile(s.Path)
-	if err != nil {
-		return Change{Err: err}
-	}
-	if s.read && bytes.Equal(data, s.last) {
-		return Change{} // unchanged, whether it loaded or not: reported once
-	}
-	s.read, s.last = true, data
-	cfg, err := transformer.LoadConfig(data, s.Path)
-	if err == nil && s.Prefix != "" {
-		if err = cfg.SetAnnotationPrefix(s.Prefix); err != nil {
-			err = fmt.Errorf("--annotation-prefix: %w", err)
+	return s.poll.load(func(data [][]byte) (*transformer.Injector, error) {
+		cfg, err := transformer.LoadConfig(data[0], s.Path)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err != nil {
-		return Change{Changed: true, Err: err}
-	}
-	s.cur.Store(NewInjector(cfg))
-	return Change{Changed: true}
+		if s.Prefix != "" {
+			if err := cfg.SetAnnotationPrefix(s.Prefix); err != nil {
+				return nil, fmt.Errorf("--annotation-prefix: %w", err)
+			}
+		}
+		return NewInjector(cfg), nil
+	}, s.Path)
 }
 
 // CertStore holds the serving certificate, loaded from a PEM certificate
@@ -72,15 +94,13 @@ func (s *ConfigStore) Load() Change {
 type CertStore struct {
 	CertFile, KeyFile string
 
-	mu                sync.Mutex
-	lastCert, lastKey []byte
-	cur               atomic.Pointer[tls.Certificate]
+	poll filePoll[tls.Certificate]
 }
 
 // GetCertificate is the tls.Config hook: every handshake gets the current
 // certificate, so a replaced one is served without a restart.
 func (s *CertStore) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	c := s.cur.Load()
+	c := s.poll.cur.Load()
 	if c == nil {
 		return nil, errors.New("no serving certificate loaded")
 	}
@@ -88,37 +108,24 @@ func (s *CertStore) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 }
 
 // Current returns the certificate in use, or nil.
-func (s *CertStore) Current() *tls.Certificate { return s.cur.Load() }
+func (s *CertStore) Current() *tls.Certificate { return s.poll.cur.Load() }
 
 // Load reads both files and, when either changed, loads the pair. A pair that
 // does not load (a key written before its certificate, say) is reported and
 // the previous one stays until the next poll finds a good pair.
 func (s *CertStore) Load() Change {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	certPEM, err := os.ReadFile(s.CertFile)
-	if err != nil {
-		return Change{Err: err}
-	}
-	keyPEM, err := os.ReadFile(s.KeyFile)
-	if err != nil {
-		return Change{Err: err}
-	}
-	if s.lastCert != nil && bytes.Equal(certPEM, s.lastCert) && bytes.Equal(keyPEM, s.lastKey) {
-		return Change{} // unchanged, whether it loaded or not: reported once
-	}
-	s.lastCert, s.lastKey = certPEM, keyPEM
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return Change{Changed: true, Err: fmt.Errorf("loading %s and %s: %w", s.CertFile, s.KeyFile, err)}
-	}
-	s.cur.Store(&pair)
-	return Change{Changed: true}
+	return s.poll.load(func(data [][]byte) (*tls.Certificate, error) {
+		pair, err := tls.X509KeyPair(data[0], data[1])
+		if err != nil {
+			return nil, fmt.Errorf("loading %s and %s: %w", s.CertFile, s.KeyFile, err)
+		}
+		return &pair, nil
+	}, s.CertFile, s.KeyFile)
 }
 
 // Valid reports whether a certificate is loaded and valid now.
 func (s *CertStore) Valid(now time.Time) error {
-	c := s.cur.Load()
+	c := s.poll.cur.Load()
 	switch {
 	case c == nil:
 		return errors.New("no serving certificate loaded")

@@ -79,8 +79,8 @@ func auditFlags(mode string, args []string, stdout, stderr io.Writer) (*auditOpt
 // audited is what check and report found in the inputs.
 type audited struct {
 	sources  []*source
-	findings [][]docFindings // by source, then document
-	parseErr []error         // manifests that could not be read as YAML
+	findings [][]docFindings    // by source, then document
+	parseErr transformer.Errors // manifests that could not be read as YAML
 	in       *transformer.Injector
 }
 
@@ -103,16 +103,8 @@ func (o *auditOptions) audit(stdin io.Reader) (*audited, error) {
 		return nil, err
 	}
 	a := &audited{in: &transformer.Injector{Config: cfg}}
-	for _, f := range files {
-		src, parseErr, err := readSource(f, budget, stdin, true)
-		switch {
-		case err != nil:
-			return nil, err
-		case parseErr != nil:
-			a.parseErr = append(a.parseErr, parseErr)
-		default:
-			a.sources = append(a.sources, src)
-		}
+	if a.sources, a.parseErr, err = read(files, budget, stdin, true); err != nil {
+		return nil, err
 	}
 	for _, s := range a.sources {
 		var docs []docFindings
@@ -127,14 +119,25 @@ func (o *auditOptions) audit(stdin io.Reader) (*audited, error) {
 	return a, nil
 }
 
-func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := auditFlags("check", args, stdout, stderr)
-	if code, done := flagOutcome("check", err, stderr); done {
-		return code
+// startAudit parses the flags of check or report and audits the inputs.
+// A nil audited means the run is over, with the exit code given: -h, bad
+// usage, or an error that stopped the audit (reported on stderr).
+func startAudit(mode string, args []string, stdin io.Reader, stdout, stderr io.Writer) (*auditOptions, *audited, int) {
+	o, err := auditFlags(mode, args, stdout, stderr)
+	if code, done := flagOutcome(mode, err, stderr); done {
+		return nil, nil, code
 	}
 	a, err := o.audit(stdin)
 	if err != nil {
-		return runFailed(err, stderr)
+		return nil, nil, runFailed(err, stderr)
+	}
+	return o, a, 0
+}
+
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, a, code := startAudit("check", args, stdin, stdout, stderr)
+	if a == nil {
+		return code
 	}
 	var out bytes.Buffer
 	stale, workloads := 0, 0

@@ -87,9 +87,7 @@ func TestAuditFlags(t *testing.T) {
 // applied to the input, it gives inject's output. Colour only when asked
 // (the tests' stdout is no terminal).
 func TestCheckDiff(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	other := strings.Replace(goodDeployment, "name: web\n", "name: api\n", 1)
 	input := "# two workloads\n" + goodDeployment + "---\n" + strings.Replace(other, `"true"`, `"false"`, 1) + "---\n" + other
 	testio.WriteFile(t, "input.yaml", input)
@@ -135,9 +133,7 @@ func TestCheckDiff(t *testing.T) {
 }
 
 func TestReportFormats(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	injected, _, code := runCLI(t, []byte(goodDeployment), "inject", "-q", "-c", "config.yaml", "-f", "-")
 	if code != 0 {
 		t.Fatal("inject failed")

@@ -73,10 +73,7 @@ func TestInPlaceKeepsOwnerAndMode(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("changing a file's owner needs root")
 	}
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "m/setgid.yaml", goodDeployment)
-	testio.WriteFile(t, "m/all-bits.yaml", goodDeployment)
+	inConfigDir(t, "m/setgid.yaml", "m/all-bits.yaml")
 	testio.WriteFile(t, "out.yaml", "old\n")
 	for _, f := range []struct {
 		path string
@@ -118,11 +115,7 @@ func TestInPlaceKeepsOwnerAndMode(t *testing.T) {
 // file can be created: no file is written, no temporary file is left, and
 // the report says so truthfully.
 func TestInPlaceUnwritableDir(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "m/a/first.yaml", goodDeployment)
-	testio.WriteFile(t, "m/b/second.yaml", goodDeployment)
+	dir := inConfigDir(t, "m/a/first.yaml", "m/b/second.yaml")
 	readOnlyDir(t, "m/b")
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "m", "--in-place")
 	for _, f := range []string{"m/a/first.yaml", "m/b/second.yaml"} {
@@ -183,8 +176,7 @@ func endlessFIFO(t *testing.T, path string) {
 // endless stdin stop at the limit with an error naming the input, and the
 // memory used stays near the limit.
 func TestInputLimitUnboundedSources(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	endlessFIFO(t, "endless.yaml")
 	for _, c := range []struct {
 		args  []string
@@ -220,8 +212,7 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // substitution, `-f <(helm template ...)`); one met in a directory walk is
 // an error rather than a hang; --in-place refuses what it cannot replace.
 func TestFIFOInputs(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	if err := syscall.Mkfifo("pipe.yaml", 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -255,9 +246,7 @@ func TestFIFOInputs(t *testing.T) {
 // TestOutputToFIFO: -o onto something that is not a regular file (a pipe,
 // /dev/stdout) writes into it rather than replacing it.
 func TestOutputToFIFO(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "web.yaml", goodDeployment)
+	inConfigDir(t, "web.yaml")
 	if err := syscall.Mkfifo("out.pipe", 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,19 @@ func injected(t *testing.T) string {
 	return out
 }
 
+// inConfigDir moves the test into a new directory holding config.yaml
+// (nginxConfig) and goodDeployment at each of manifests, and returns it.
+func inConfigDir(t *testing.T, manifests ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	testio.WriteFile(t, "config.yaml", nginxConfig)
+	for _, m := range manifests {
+		testio.WriteFile(t, m, goodDeployment)
+	}
+	return dir
+}
+
 // noTempFiles fails when a hidden temporary file is left anywhere under dir.
 func noTempFiles(t *testing.T, dir string) {
 	t.Helper()
@@ -62,9 +75,7 @@ func isSymlink(t *testing.T, path string) bool {
 // rewritten through the link: the target gets the new content and the link
 // stays a link.
 func TestInPlaceThroughSymlink(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "repo/base/web.yaml", goodDeployment)
+	inConfigDir(t, "repo/base/web.yaml")
 	symlink(t, "../base/web.yaml", "repo/prod/web.yaml")
 	for _, args := range [][]string{{"-f", "repo"}, {"-f", "repo/prod/web.yaml"}} {
 		testio.WriteFile(t, "repo/base/web.yaml", goodDeployment)
@@ -89,10 +100,7 @@ func TestInPlaceThroughSymlink(t *testing.T) {
 // outside every -f root is an error naming both paths, and nothing is
 // written, whatever the output.
 func TestSymlinkOutOfTree(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "repo/a.yaml", goodDeployment)
-	testio.WriteFile(t, "elsewhere/secret.yaml", goodDeployment)
+	inConfigDir(t, "repo/a.yaml", "elsewhere/secret.yaml")
 	target, _ := filepath.Abs("elsewhere/secret.yaml")
 	symlink(t, target, "repo/b.yaml")
 	symlink(t, "../elsewhere", "repo/sub")
@@ -122,9 +130,7 @@ func TestSymlinkOutOfTree(t *testing.T) {
 
 // TestSymlinkedDirArgument: -f given a symlink to a directory walks it.
 func TestSymlinkedDirArgument(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "real/web.yaml", goodDeployment)
+	inConfigDir(t, "real/web.yaml")
 	symlink(t, "real", "link")
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "link", "--in-place")
 	if code != 0 || !strings.Contains(stderr, "injected   Deployment web (link/web.yaml:1)") {
@@ -141,9 +147,7 @@ func TestSymlinkedDirArgument(t *testing.T) {
 // TestWalkSymlinkCycle: a directory link back to an ancestor neither loops
 // nor repeats a file.
 func TestWalkSymlinkCycle(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "repo/apps/web.yaml", goodDeployment)
+	inConfigDir(t, "repo/apps/web.yaml")
 	symlink(t, "..", "repo/apps/loop")
 	symlink(t, "apps", "repo/again")
 	stdout, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "repo")
@@ -155,9 +159,7 @@ func TestWalkSymlinkCycle(t *testing.T) {
 // TestSameFileTwice: a file named twice, by two paths, or by its directory
 // and itself, is processed and printed once.
 func TestSameFileTwice(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "dir/web.yaml", goodDeployment)
+	inConfigDir(t, "dir/web.yaml")
 	if err := os.Link("dir/web.yaml", "hard.yaml"); err != nil {
 		t.Fatal(err)
 	}
@@ -177,10 +179,7 @@ func TestSameFileTwice(t *testing.T) {
 // TestInPlaceHardLink: a hard-linked file is not split: the run refuses
 // with an error naming the file, and nothing is written.
 func TestInPlaceHardLink(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "a/first.yaml", goodDeployment)
-	testio.WriteFile(t, "b/web.yaml", goodDeployment)
+	inConfigDir(t, "a/first.yaml", "b/web.yaml")
 	if err := os.Link("b/web.yaml", "other-name.yaml"); err != nil {
 		t.Fatal(err)
 	}
@@ -203,9 +202,7 @@ func TestInPlaceHardLink(t *testing.T) {
 // TestOutputThroughSymlink: -o onto a symlink writes its target and keeps
 // the link and the target's mode.
 func TestOutputThroughSymlink(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "web.yaml", goodDeployment)
+	inConfigDir(t, "web.yaml")
 	testio.WriteFile(t, "out/real.yaml", "old\n")
 	if err := os.Chmod("out/real.yaml", 0o640); err != nil {
 		t.Fatal(err)
@@ -234,10 +231,7 @@ func useFS(t *testing.T, fsys filetx.FS) {
 // succeeded (rare: the directory went read-only, a disk error), the report
 // names what was written and what was not, never "nothing written".
 func TestInPlaceRenameFailsPartway(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "m/a.yaml", goodDeployment)
-	testio.WriteFile(t, "m/b.yaml", goodDeployment)
+	inConfigDir(t, "m/a.yaml", "m/b.yaml")
 	useFS(t, &filetxtest.FaultFS{Before: func(op, name string) error {
 		if op == "rename" && strings.HasSuffix(name, "b.yaml") {
 			return syscall.EIO

@@ -28,8 +28,7 @@ const jsonDeployment = `{
 // TestDirectoryJSON: a directory's *.json manifests are injected in place
 // as JSON, and uninject gives back their bytes.
 func TestDirectoryJSON(t *testing.T) {
-	t.Chdir(t.TempDir())
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	testio.WriteFile(t, "manifests/api.json", jsonDeployment)
 	testio.WriteFile(t, "manifests/web.yaml", goodDeployment)
 	_, stderr, code := runCLI(t, nil, "inject", "-c", "config.yaml", "-f", "manifests", "--in-place")

@@ -59,13 +59,9 @@ func nonNil(s []string) []string {
 }
 
 func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := auditFlags("report", args, stdout, stderr)
-	if code, done := flagOutcome("report", err, stderr); done {
+	o, a, code := startAudit("report", args, stdin, stdout, stderr)
+	if a == nil {
 		return code
-	}
-	a, err := o.audit(stdin)
-	if err != nil {
-		return runFailed(err, stderr)
 	}
 	var rows []reportRow
 	counts := map[string]int{}
@@ -77,6 +73,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	var err error
 	switch o.output {
 	case "json":
 		b, _ := json.MarshalIndent(nonNilRows(rows), "", "  ") // only strings, bools and lists of them

@@ -180,8 +180,11 @@ func (o *transformOptions) run(stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	sources, err := read(files, budget, stdin)
+	sources, parseErr, err := read(files, budget, stdin, false)
 	if err != nil {
+		return err
+	}
+	if err := parseErr.ErrOrNil(); err != nil {
 		return err
 	}
 	in := &transformer.Injector{Config: cfg, Uninject: o.uninject}
@@ -286,23 +289,22 @@ func lineOf(d *manifest.Document, n *yaml.Node) int {
 	return d.Line
 }
 
-// read loads and parses every input within the budget. Parse errors are
-// collected; going past the budget stops at once.
-func read(files []inputs.Input, budget *inputs.Budget, stdin io.Reader) ([]*source, error) {
-	var sources []*source
-	var errs transformer.Errors
+// read loads every input within the budget, as readSource does, for
+// inject, uninject, check and report. Inputs that are not YAML are
+// collected in parseErr; going past the budget stops at once.
+func read(files []inputs.Input, budget *inputs.Budget, stdin io.Reader, parse bool) (sources []*source, parseErr transformer.Errors, err error) {
 	for _, f := range files {
-		src, parseErr, err := readSource(f, budget, stdin, false)
+		src, perr, err := readSource(f, budget, stdin, parse)
 		switch {
 		case err != nil:
-			return nil, err
-		case parseErr != nil:
-			errs = append(errs, parseErr)
+			return nil, nil, err
+		case perr != nil:
+			parseErr = append(parseErr, perr)
 		default:
 			sources = append(sources, src)
 		}
 	}
-	return sources, errs.ErrOrNil()
+	return sources, parseErr, nil
 }
 
 // readSource reads one input, split into documents, and parses them all

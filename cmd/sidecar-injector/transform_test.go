@@ -188,9 +188,7 @@ func TestBadInput(t *testing.T) {
 // tried on a sparse file (33 MiB that cost nothing to make); the reading
 // stops at the limit, so stdin is tried with a small limit.
 func TestInputLimit(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	f, err := os.Create("big.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -228,10 +226,7 @@ func TestInputLimit(t *testing.T) {
 // TestInPlaceAllOrNothing: when one file of a directory is bad, no file is
 // rewritten; when all are good, only changed files are, keeping their mode.
 func TestInPlaceAllOrNothing(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
-	testio.WriteFile(t, "manifests/a/good.yaml", goodDeployment)
+	inConfigDir(t, "manifests/a/good.yaml")
 	testio.WriteFile(t, "manifests/b/bad.yaml", strings.Replace(goodDeployment, "      containers:\n      - name: web\n        image: web:1\n", "      containers: web\n", 1))
 	testio.WriteFile(t, "manifests/untouched.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
 	testio.WriteFile(t, "manifests/.hidden/skip.yaml", "not: [valid\n")
@@ -269,9 +264,7 @@ func TestInPlaceAllOrNothing(t *testing.T) {
 
 // TestStdinPipeline is `kubectl get deploy x -o yaml | sidecar-injector inject -c c.yaml -f - | kubectl apply -f -`.
 func TestStdinPipeline(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	out, stderr, code := runCLI(t, []byte(goodDeployment), "inject", "-c", "config.yaml", "-f", "-")
 	if code != 0 || !strings.Contains(out, "name: sidecar-nginx") || !strings.Contains(stderr, "injected   Deployment web (stdin:1): nginx") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
@@ -288,9 +281,7 @@ func TestStdinPipeline(t *testing.T) {
 
 // TestMultipleFilesToStdout keeps the documents of several files apart.
 func TestMultipleFilesToStdout(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	testio.WriteFile(t, "config.yaml", nginxConfig)
+	inConfigDir(t)
 	testio.WriteFile(t, "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}") // no final newline
 	testio.WriteFile(t, "b.yaml", goodDeployment)
 	out, _, code := runCLI(t, nil, "inject", "-q", "-c", "config.yaml", "-f", "a.yaml", "-f", "b.yaml", "-o", "out.yaml")

@@ -199,14 +199,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 // subcommand's name), its literal environment as NAME=value, and its
 // memory limit, from examples/webhook/base/deployment.yaml.
 func exampleDeployment(t *testing.T) (args, env []string, limit int64) {
-	data, err := os.ReadFile("../../examples/webhook/base/deployment.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d appsv1.Deployment
-	if err := sigsyaml.UnmarshalStrict(data, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := readStrict[appsv1.Deployment](t, "../../examples/webhook/base/deployment.yaml")
 	c := d.Spec.Template.Spec.Containers[0]
 	if len(c.Args) == 0 || c.Args[0] != "webhook" {
 		t.Fatalf("container args %q: want the webhook subcommand first", c.Args)
@@ -224,15 +217,23 @@ func exampleDeployment(t *testing.T) (args, env []string, limit int64) {
 }
 
 func exampleSidecarConfig(t *testing.T) []byte {
-	data, err := os.ReadFile("../../examples/webhook/base/configmap.yaml")
+	cm := readStrict[corev1.ConfigMap](t, "../../examples/webhook/base/configmap.yaml")
+	return []byte(cm.Data["config.yaml"])
+}
+
+// readStrict reads a Kubernetes object from a YAML file, failing the test
+// on a field its type does not know.
+func readStrict[T any](t *testing.T, path string) T {
+	t.Helper()
+	var v T
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cm corev1.ConfigMap
-	if err := sigsyaml.UnmarshalStrict(data, &cm); err != nil {
-		t.Fatal(err)
+	if err := sigsyaml.UnmarshalStrict(data, &v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	return []byte(cm.Data["config.yaml"])
+	return v
 }
 
 // parseGoMemLimit reads a GOMEMLIMIT value: bytes, or a number with B,
