@@ -91,64 +91,32 @@ func TestCommit(t *testing.T) {
 // the file and says nothing was written.
 func TestCommitFailsBeforeRenames(t *testing.T) {
 	cases := map[string]struct {
-		fault func(tr *tree, cancel context.CancelFunc) func(op, name string) error
-		want  string
+		op, file string // the operation on the file's temporary file that fails
+		err      error  // what it returns; nil: the run is interrupted there
+		want     string
 	}{
-		"directory not writable": {func(tr *tree, _ context.CancelFunc) func(string, string) error {
-			return func(op, name string) error {
-				if op == "create" && isTemp(name, "b.yaml") {
-					return syscall.EACCES
-				}
-				return nil
-			}
-		}, "b.yaml: open"},
-		"disk full": {func(tr *tree, _ context.CancelFunc) func(string, string) error {
-			return func(op, name string) error {
-				if op == "write" && isTemp(name, "b.yaml") {
-					return syscall.ENOSPC
-				}
-				return nil
-			}
-		}, "b.yaml: write"},
-		"sync fails": {func(tr *tree, _ context.CancelFunc) func(string, string) error {
-			return func(op, name string) error {
-				if op == "sync" && isTemp(name, "a.yaml") {
-					return syscall.EIO
-				}
-				return nil
-			}
-		}, "a.yaml: sync"},
-		"close fails (a quota reported late)": {func(tr *tree, _ context.CancelFunc) func(string, string) error {
-			return func(op, name string) error {
-				if op == "close" && isTemp(name, "b.yaml") {
-					return syscall.EDQUOT
-				}
-				return nil
-			}
-		}, "b.yaml: disk quota exceeded"},
-		"interrupted": {func(tr *tree, cancel context.CancelFunc) func(string, string) error {
-			return func(op, name string) error {
-				if op == "close" && isTemp(name, "b.yaml") {
-					cancel()
-				}
-				return nil
-			}
-		}, "interrupted"},
-		"interrupted while staging": {func(tr *tree, cancel context.CancelFunc) func(string, string) error {
-			return func(op, name string) error {
-				if op == "close" && isTemp(name, "a.yaml") {
-					cancel()
-				}
-				return nil
-			}
-		}, "interrupted"},
+		"directory not writable":              {"create", "b.yaml", syscall.EACCES, "b.yaml: open"},
+		"disk full":                           {"write", "b.yaml", syscall.ENOSPC, "b.yaml: write"},
+		"sync fails":                          {"sync", "a.yaml", syscall.EIO, "a.yaml: sync"},
+		"close fails (a quota reported late)": {"close", "b.yaml", syscall.EDQUOT, "b.yaml: disk quota exceeded"},
+		"interrupted":                         {"close", "b.yaml", nil, "interrupted"},
+		"interrupted while staging":           {"close", "a.yaml", nil, "interrupted"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			tr := newTree(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			err := filetx.Commit(ctx, &filetxtest.FaultFS{Before: tc.fault(tr, cancel)}, tr.changes)
+			fault := func(op, name string) error {
+				if op != tc.op || !isTemp(name, tc.file) {
+					return nil
+				}
+				if tc.err == nil {
+					cancel()
+				}
+				return tc.err
+			}
+			err := filetx.Commit(ctx, &filetxtest.FaultFS{Before: fault}, tr.changes)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !nothingWritten(err) {
 				t.Fatalf("error %v, want one mentioning %q, with nothing written", err, tc.want)
 			}
