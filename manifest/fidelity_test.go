@@ -119,24 +119,13 @@ func TestJSONEditsInPlace(t *testing.T) {
 // spliced (every other line kept).
 func TestSpliceKeepChomping(t *testing.T) {
 	in := "m:\n  k: v   #  spaced\nl:\n- name: app\n  args: [a,   b]\n  command: |+\n    run\n\n\n# about v\nf: >\n  folded text\n"
-	s, err := Parse([]byte(in), "x.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := s.Docs[0]
-	root := d.Node.YNode()
-	addSidecar(root)
-	d.Changed = true
-	out, err := s.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, spliced := spliceEdited(t, in, addSidecar)
 	want := "m:\n  k: v   #  spaced\n  k2: say \"hi\" <&>\nl:\n- name: app\n  args: [a,   b]\n  command: |+\n    run\n\n\n" +
 		"- name: side\n  ports:\n  - port: 80\n# about v\nf: >\n  folded text\nv:\n- x\n"
-	if string(out) != want || !d.Spliced {
-		t.Errorf("spliced=%v, got:\n%s\nwant:\n%s", d.Spliced, out, want)
+	if out != want || !spliced {
+		t.Errorf("spliced=%v, got:\n%s\nwant:\n%s", spliced, out, want)
 	}
-	if back := encodeEdited(t, string(out), removeSidecar); back != in {
+	if back := encodeEdited(t, out, removeSidecar); back != in {
 		t.Errorf("removing the entries gave:\n%q\nwant:\n%q", back, in)
 	}
 }
@@ -210,24 +199,15 @@ func TestSeveralRewritesInOneDocument(t *testing.T) {
 // the mapping it names is written out.
 func TestSpliceAnchorsAndListItems(t *testing.T) {
 	in := "vols: &v\n- a\nl:\n- env: []\n  name: app\nm: &m {k: v}\nn: *m\n"
-	s, err := Parse([]byte(in), "x.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := s.Docs[0]
-	root := d.Node.YNode()
-	vols := yamltree.Get(root, "vols")
-	vols.Content = append(vols.Content, str("b"))
-	item := yamltree.Get(root, "l").Content[0]
-	item.Content[1] = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str("E")}}
-	root.Content[7] = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("k"), str("v")}} // n: written out
-	d.Changed = true
-	out, err := s.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, spliced := spliceEdited(t, in, func(root *yaml.Node) {
+		vols := yamltree.Get(root, "vols")
+		vols.Content = append(vols.Content, str("b"))
+		item := yamltree.Get(root, "l").Content[0]
+		item.Content[1] = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str("E")}}
+		root.Content[7] = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("k"), str("v")}} // n: written out
+	})
 	want := "vols: &v\n- a\n- b\nl:\n- env:\n  - E\n  name: app\nm: &m {k: v}\nn:\n  k: v\n"
-	if string(out) != want || !d.Spliced {
-		t.Errorf("spliced=%v, got:\n%s\nwant:\n%s", d.Spliced, out, want)
+	if out != want || !spliced {
+		t.Errorf("spliced=%v, got:\n%s\nwant:\n%s", spliced, out, want)
 	}
 }

@@ -165,11 +165,20 @@ func TestDiffLines(t *testing.T) {
 // edit helpers for splice tests: parse, edit a copy, encode through Encode.
 func encodeEdited(t *testing.T, raw string, edit func(root *yaml.Node)) string {
 	t.Helper()
+	out, _ := spliceEdited(t, raw, edit)
+	return out
+}
+
+// spliceEdited is encodeEdited that also reports whether the writer
+// spliced the edit into the original text.
+func spliceEdited(t *testing.T, raw string, edit func(root *yaml.Node)) (out string, spliced bool) {
+	t.Helper()
 	s, err := Parse([]byte(raw), "x.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(editFirst(t, s, edit))
+	out = string(editFirst(t, s, edit))
+	return out, s.Docs[0].Spliced
 }
 
 // editFirst edits the first document of s, marks it changed and writes s.

@@ -3,9 +3,10 @@ package transformer
 import (
 	"testing"
 
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
 	"github.com/sidecar-injector/sidecar-injector/bench/workload"
 	"github.com/sidecar-injector/sidecar-injector/manifest"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 func benchConfig(b *testing.B) *Config {
@@ -16,20 +17,25 @@ func benchConfig(b *testing.B) *Config {
 	return cfg
 }
 
-// benchDeployment is the first Deployment of the benchmarks' workload.
-func benchDeployment(b *testing.B) *yaml.RNode {
+// benchDeployment is the first Deployment of the benchmarks' workload, and
+// an engine with their config; injected once when asked.
+func benchDeployment(b *testing.B, injected bool) (*Injector, *yaml.RNode) {
 	s, err := manifest.Parse(workload.Stream(1), "bench.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	return s.Docs[0].Node
+	in, doc := &Injector{Config: benchConfig(b)}, s.Docs[0].Node
+	if injected {
+		if _, err := in.Apply(doc, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return in, doc
 }
 
 // BenchmarkApply is the engine alone on one parsed Deployment.
 func BenchmarkApply(b *testing.B) {
-	cfg := benchConfig(b)
-	doc := benchDeployment(b)
-	in := &Injector{Config: cfg}
+	in, doc := benchDeployment(b, false)
 	b.ReportAllocs()
 	for b.Loop() {
 		rn := yaml.NewRNode(copyNode(doc.YNode()))
@@ -41,12 +47,7 @@ func BenchmarkApply(b *testing.B) {
 
 // BenchmarkApplyUnchanged is a re-run on an already injected Deployment.
 func BenchmarkApplyUnchanged(b *testing.B) {
-	cfg := benchConfig(b)
-	doc := benchDeployment(b)
-	in := &Injector{Config: cfg}
-	if _, err := in.Apply(doc, ""); err != nil {
-		b.Fatal(err)
-	}
+	in, doc := benchDeployment(b, true)
 	b.ReportAllocs()
 	for b.Loop() {
 		if r, err := in.Apply(doc, ""); err != nil || r.Action != Unchanged {
@@ -88,9 +89,7 @@ func BenchmarkStreamFloor(b *testing.B) {
 // BenchmarkAudit is check's engine work on one Deployment that is not
 // injected yet: plan the injection, change nothing, judge.
 func BenchmarkAudit(b *testing.B) {
-	cfg := benchConfig(b)
-	doc := benchDeployment(b)
-	in := &Injector{Config: cfg}
+	in, doc := benchDeployment(b, false)
 	origin := func(*yaml.Node) string { return "" }
 	b.ReportAllocs()
 	for b.Loop() {
@@ -102,12 +101,7 @@ func BenchmarkAudit(b *testing.B) {
 
 // BenchmarkAuditCurrent is check on an injected, current Deployment.
 func BenchmarkAuditCurrent(b *testing.B) {
-	cfg := benchConfig(b)
-	doc := benchDeployment(b)
-	in := &Injector{Config: cfg}
-	if _, err := in.Apply(doc, ""); err != nil {
-		b.Fatal(err)
-	}
+	in, doc := benchDeployment(b, true)
 	origin := func(*yaml.Node) string { return "" }
 	b.ReportAllocs()
 	for b.Loop() {

@@ -153,8 +153,21 @@ func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 		fp, err := in.Config.fingerprintOf(kind, name, have)
 		return err == nil && fp == wantFP
 	}
-	holds := func(kind itemKind, seq *yaml.Node, key string, want *yaml.Node) bool {
-		return holdsAs(kind, seq, key, want, in.Config.setPrint(s, kind, scalarString(mapGet(want, key))))
+	holdsAll := func(kind itemKind, seq *yaml.Node, key string, wants []*yaml.Node) bool {
+		for _, want := range wants {
+			if !holdsAs(kind, seq, key, want, in.Config.setPrint(s, kind, scalarString(mapGet(want, key)))) {
+				return false
+			}
+		}
+		return true
+	}
+	hasAll := func(m *yaml.Node, kvs []keyValue) bool {
+		for _, kv := range kvs {
+			if scalarString(mapGet(m, kv.Key)) != kv.Value {
+				return false
+			}
+		}
+		return true
 	}
 	completion := t.runsToCompletion()
 	containers := "containers"
@@ -166,15 +179,9 @@ func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 			return false
 		}
 	}
-	for _, c := range s.InitContainers {
-		if !holds(kindContainer, mapGet(spec, "initContainers"), "name", c) {
-			return false
-		}
-	}
-	for _, v := range s.Volumes {
-		if !holds(kindVolume, mapGet(spec, "volumes"), "name", v) {
-			return false
-		}
+	if !holdsAll(kindContainer, mapGet(spec, "initContainers"), "name", s.InitContainers) ||
+		!holdsAll(kindVolume, mapGet(spec, "volumes"), "name", s.Volumes) {
+		return false
 	}
 	for _, p := range s.ImagePullSecrets {
 		if findItem(mapGet(spec, "imagePullSecrets"), "name", itemName(p)) == nil {
@@ -185,29 +192,13 @@ func (in *Injector) holdsCurrent(t *template, s *SidecarSet) bool {
 		if in.Config.definesContainer(itemName(c)) {
 			continue
 		}
-		for _, e := range s.Env {
-			if !holds(kindEnv, mapGet(c, "env"), "name", e) {
-				return false
-			}
-		}
-		for _, m := range s.VolumeMounts {
-			if !holds(kindMount, mapGet(c, "volumeMounts"), "mountPath", m) {
-				return false
-			}
+		if !holdsAll(kindEnv, mapGet(c, "env"), "name", s.Env) ||
+			!holdsAll(kindMount, mapGet(c, "volumeMounts"), "mountPath", s.VolumeMounts) {
+			return false
 		}
 	}
 	meta := t.meta()
-	for _, kv := range s.Annotations {
-		if scalarString(mapGet(mapGet(meta, "annotations"), kv.Key)) != kv.Value {
-			return false
-		}
-	}
-	for _, kv := range s.Labels {
-		if scalarString(mapGet(mapGet(meta, "labels"), kv.Key)) != kv.Value {
-			return false
-		}
-	}
-	return true
+	return hasAll(mapGet(meta, "annotations"), s.Annotations) && hasAll(mapGet(meta, "labels"), s.Labels)
 }
 
 // checkMetadata rejects metadata whose meaning the engine could misread:
