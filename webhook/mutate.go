@@ -242,10 +242,17 @@ func podName(namespace string, m *ObjectMeta) string {
 	return namespace + "/" + name
 }
 
-// metaTree builds a pod of the metadata alone, for the engine to explain a skip.
+// metaTree builds a pod of the metadata alone, for the engine to explain a
+// skip. It runs for every pod the webhook is not concerned with, so its
+// nodes share one array, sized for all of them: appending never moves it.
 func metaTree(m *ObjectMeta, namespace string) *yaml.Node {
-	str := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: nodejson.TagStr, Value: s} }
-	meta := &yaml.Node{Kind: yaml.MappingNode, Tag: nodejson.TagMap}
+	nodes := make([]yaml.Node, 0, 13+2*len(m.Annotations))
+	node := func(kind yaml.Kind, tag, value string, content []*yaml.Node) *yaml.Node {
+		nodes = append(nodes, yaml.Node{Kind: kind, Tag: tag, Value: value, Content: content})
+		return &nodes[len(nodes)-1]
+	}
+	str := func(s string) *yaml.Node { return node(yaml.ScalarNode, nodejson.TagStr, s, nil) }
+	meta := node(yaml.MappingNode, nodejson.TagMap, "", make([]*yaml.Node, 0, 6))
 	if m.Name != "" {
 		meta.Content = append(meta.Content, str("name"), str(m.Name))
 	}
@@ -256,13 +263,13 @@ func metaTree(m *ObjectMeta, namespace string) *yaml.Node {
 		meta.Content = append(meta.Content, str("namespace"), str(namespace))
 	}
 	if m.Annotations != nil {
-		ann := &yaml.Node{Kind: yaml.MappingNode, Tag: nodejson.TagMap}
+		ann := node(yaml.MappingNode, nodejson.TagMap, "", make([]*yaml.Node, 0, 2*len(m.Annotations)))
 		for k, v := range m.Annotations {
 			ann.Content = append(ann.Content, str(k), str(v))
 		}
 		meta.Content = append(meta.Content, str("annotations"), ann)
 	}
-	return &yaml.Node{Kind: yaml.MappingNode, Tag: nodejson.TagMap, Content: []*yaml.Node{
+	return node(yaml.MappingNode, nodejson.TagMap, "", []*yaml.Node{
 		str("apiVersion"), str("v1"), str("kind"), str("Pod"), str("metadata"), meta,
-	}}
+	})
 }
