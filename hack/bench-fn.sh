@@ -47,7 +47,7 @@ echo
 echo "Package init (GODEBUG=inittrace=1, empty ResourceList):"
 bench_inittrace "$out/sidecar-injector" "$out/empty.yaml" > "$out/inittrace.txt"
 awk '{total += $1} END {printf "  %.2f ms in %d packages; the slowest:\n", total, NR}' "$out/inittrace.txt"
-sort -rn "$out/inittrace.txt" | head -5 | awk '{printf "  %6s ms  %s\n", $1, $2}'
+sort -rn "$out/inittrace.txt" | awk 'NR <= 5 {printf "  %6s ms  %s\n", $1, $2}'
 
 echo
 doc_mb=$(awk "BEGIN {print $limit_mb / 32}")
