@@ -15,33 +15,34 @@ kind: SidecarInjector
 metadata: {name: audit}
 ` + exampleSets
 
+// auditDeployment is a Deployment in default whose one container has its
+// name; annotations, if not empty, go on its pod template.
+func auditDeployment(name, annotations string) string {
+	d := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: NAME, namespace: default}
+spec:
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata:
+      labels: {app: NAME}
+`
+	if annotations != "" {
+		d += "      annotations: " + annotations + "\n"
+	}
+	d += `    spec:
+      containers: [{name: NAME, image: example.com/NAME:1.0}]
+`
+	return strings.ReplaceAll(d, "NAME", name)
+}
+
 // auditApps are workloads of every kind that matters here: long-running
 // ones, and pods that run to completion (a Job, a CronJob, a bare pod with
 // restartPolicy Never), which get their sidecars as native sidecars.
-const auditApps = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {sidecar-injector.io/inject: "true"}
-    spec:
-      containers: [{name: web, image: example.com/web:1.0}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: plain, namespace: default}
-spec:
-  selector: {matchLabels: {app: plain}}
-  template:
-    metadata:
-      labels: {app: plain}
-    spec:
-      containers: [{name: plain, image: example.com/plain:1.0}]
----
-apiVersion: batch/v1
+var auditApps = strings.Join([]string{
+	auditDeployment("web", `{sidecar-injector.io/inject: "true"}`),
+	auditDeployment("plain", ""),
+	`apiVersion: batch/v1
 kind: Job
 metadata: {name: migrate, namespace: default}
 spec:
@@ -51,8 +52,7 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: migrate, image: example.com/migrate:1.0}]
----
-apiVersion: batch/v1
+`, `apiVersion: batch/v1
 kind: CronJob
 metadata: {name: nightly, namespace: default}
 spec:
@@ -65,8 +65,7 @@ spec:
         spec:
           restartPolicy: OnFailure
           containers: [{name: report, image: example.com/report:1.0}]
----
-apiVersion: v1
+`, `apiVersion: v1
 kind: Pod
 metadata:
   name: once
@@ -75,21 +74,10 @@ metadata:
 spec:
   restartPolicy: Never
   containers: [{name: once, image: example.com/once:1.0}]
-`
+`}, "---\n")
 
 // api is injected with an older config: outdated once it runs.
-const auditOutdated = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: default}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata:
-      labels: {app: api}
-      annotations: {sidecar-injector.io/inject: "true"}
-    spec:
-      containers: [{name: api, image: example.com/api:1.0}]
-`
+var auditOutdated = auditDeployment("api", `{sidecar-injector.io/inject: "true"}`)
 
 // TestLiveAudit creates injected workloads in a real kube-apiserver and
 // reads them back with kubectl: the API server accepts a Job, a CronJob

@@ -527,9 +527,6 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 	testio.WriteFile(t, cfg, fixture.NginxSidecar)
 	p := c.startWebhook(t, "tutorial-nginx", "-sidecarCfgFile="+cfg, "-tlsCertFile="+filepath.Join(dir, "cert.pem"),
 		"-tlsKeyFile="+filepath.Join(dir, "key.pem"), "-alsologtostderr", "-v=4", "2>&1")
-	c.register(t, "tutorial-nginx", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "nginx"})
-	ns := c.namespace(t, "tutorial-nginx", map[string]string{"e2e-tutorial": "nginx"})
-	c.waitInjected(t, ns, whTutorialPrefix, "sidecar-nginx")
 
 	// The tutorial's sleep pod, annotated as the tutorial annotates it.
 	sleep := &corev1.Pod{
@@ -537,10 +534,7 @@ func (c *whCluster) testTutorialNginx(t *testing.T) {
 			Annotations: map[string]string{whTutorialPrefix + "/inject": "true"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "sleep", Image: "tutum/curl", Command: []string{"/bin/sleep", "infinity"}, ImagePullPolicy: corev1.PullIfNotPresent}}},
 	}
-	got, err := c.create(ns, sleep, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns, got := c.tutorialCreate(t, "nginx", p.port, "sidecar-nginx", sleep)
 	nginx := whContainer(got, "sidecar-nginx")
 	if nginx == nil || nginx.Image != "nginx:1.12.2" || len(nginx.Ports) != 1 || nginx.Ports[0].ContainerPort != 80 {
 		t.Fatalf("sidecar-nginx: %+v", nginx)
@@ -565,23 +559,34 @@ func (c *whCluster) testTutorialPacketAgent(t *testing.T) {
 	testio.WriteFile(t, cfg, fixture.PacketAgentConfigMap)
 	p := c.startWebhook(t, "tutorial-packet-agent", "webhook", "--config", cfg, "--annotation-prefix", whTutorialPrefix,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"), "--tls-key-file", filepath.Join(c.certDir, "tls.key"))
-	c.register(t, "tutorial-packet-agent", p.port, admissionregistrationv1.Fail, map[string]string{"e2e-tutorial": "packet-agent"})
-	ns := c.namespace(t, "tutorial-packet-agent", map[string]string{"e2e-tutorial": "packet-agent"})
-	c.waitInjected(t, ns, whTutorialPrefix, "sidecar-monitor")
 	// The packet-capture case's nginx-deployment pod, after its `kubectl patch` annotation.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "nginx-deployment-abc", Labels: map[string]string{"app": "nginx"},
 			Annotations: map[string]string{whTutorialPrefix + "/inject": "true"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.7.9", Ports: []corev1.ContainerPort{{ContainerPort: 80}}}}},
 	}
-	got, err := c.create(ns, pod, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got := c.tutorialCreate(t, "packet-agent", p.port, "sidecar-monitor", pod)
 	m := whContainer(got, "sidecar-monitor")
 	if m == nil || m.Image != "docker.io/s1240zsw/centos-packet-agent:v1" || !m.Stdin || !m.TTY {
 		t.Errorf("packet agent: %+v (containers %v)", m, whContainerNames(got))
 	}
+}
+
+// tutorialCreate registers the webhook listening on port for a new
+// namespace, tutorial-<name>, waits until it injects sidecar there into
+// pods opted in as the tutorial opts them in, and creates pod in that
+// namespace: it returns the namespace and the pod as the API server stored it.
+func (c *whCluster) tutorialCreate(t *testing.T, name string, port int, sidecar string, pod *corev1.Pod) (ns string, got *corev1.Pod) {
+	t.Helper()
+	labels := map[string]string{"e2e-tutorial": name}
+	c.register(t, "tutorial-"+name, port, admissionregistrationv1.Fail, labels)
+	ns = c.namespace(t, "tutorial-"+name, labels)
+	c.waitInjected(t, ns, whTutorialPrefix, sidecar)
+	got, err := c.create(ns, pod, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, got
 }
 
 func (c *whCluster) testConfigReload(t *testing.T, ns string, cfg *testio.MountedDir, main *whProc) {

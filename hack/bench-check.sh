@@ -12,8 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . hack/bench-lib.sh
-out=.bench/check
-mkdir -p "$out"
+bench_out check
 bench_sizes
 
 bench_build "$out" ./cmd/sidecar-injector ./bench/gen ./bench/compare

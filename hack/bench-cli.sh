@@ -14,8 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . hack/bench-lib.sh
-out=.bench/cli
-mkdir -p "$out"
+bench_out cli
 bench_sizes
 command -v kustomize >/dev/null || { echo "bench-cli: kustomize not on PATH (make tools)" >&2; exit 1; }
 

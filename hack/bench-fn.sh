@@ -17,8 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . hack/bench-lib.sh
-out=.bench/fn
-mkdir -p "$out"
+bench_out fn
 n=${BENCH_FN_DEPLOYMENTS:-10000}
 rounds=${BENCH_FN_ROUNDS:-7}
 startup_rounds=31
@@ -46,9 +45,9 @@ echo
 
 echo
 echo "Package init (GODEBUG=inittrace=1, empty ResourceList):"
-GODEBUG=inittrace=1 "$out/sidecar-injector" < "$out/empty.yaml" 2>"$out/inittrace.txt" >/dev/null
-awk '$1 == "init" {total += $5; n++} END {printf "  %.2f ms in %d packages; the slowest:\n", total, n}' "$out/inittrace.txt"
-awk '$1 == "init" {print $5, $2}' "$out/inittrace.txt" | sort -rn | head -5 | awk '{printf "  %6s ms  %s\n", $1, $2}'
+bench_inittrace "$out/sidecar-injector" "$out/empty.yaml" > "$out/inittrace.txt"
+awk '{total += $1} END {printf "  %.2f ms in %d packages; the slowest:\n", total, NR}' "$out/inittrace.txt"
+sort -rn "$out/inittrace.txt" | awk 'NR <= 5 {printf "  %6s ms  %s\n", $1, $2}'
 
 echo
 doc_mb=$(awk "BEGIN {print $limit_mb / 32}")

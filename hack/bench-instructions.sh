@@ -11,8 +11,8 @@ if ! command -v valgrind >/dev/null; then
   echo "bench-instructions: valgrind not installed; skipped (apt-get install valgrind)" >&2
   exit 0
 fi
-out=.bench/instructions
-mkdir -p "$out"
+. hack/bench-lib.sh
+bench_out instructions
 go test -c -o "$out/webhook.test" ./webhook
 n1=200 n2=1200
 if [ -n "${BENCH_QUICK:-}" ]; then n1=50 n2=250; fi

@@ -17,11 +17,10 @@ cd "$(dirname "$0")/.."
 base=${1:-${BENCH_STARTUP_BASE:-bee8af2}}
 rounds=${BENCH_STARTUP_ROUNDS:-201}
 if [ -n "${BENCH_QUICK:-}" ]; then rounds=21; fi
-out=.bench/startup
-rm -rf "$out"
-mkdir -p "$out/base-src"
-
 . hack/bench-lib.sh
+bench_out startup --fresh
+mkdir "$out/base-src"
+
 # Both built as the Makefile and the Dockerfile build the product (as
 # bench_build does, but each from its own source tree).
 build() { (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$2" ./cmd/sidecar-injector); }
@@ -52,8 +51,7 @@ echo
 echo "Package init (GODEBUG=inittrace=1, empty ResourceList, median of 21 runs) and binary size:"
 for bin in base head; do
   for _ in $(seq 21); do
-    GODEBUG=inittrace=1 "$out/$bin" < "$out/empty.yaml" 2>&1 >/dev/null |
-      awk '$1 == "init" {total += $5; n++} END {printf "%.3f %d\n", total, n}'
+    bench_inittrace "$out/$bin" "$out/empty.yaml" | awk '{total += $1} END {printf "%.3f %d\n", total, NR}'
   done | sort -n | awk -v bin="$bin" -v size="$(stat -c %s "$out/$bin")" \
     '{ms[NR] = $1; n = $2} END {printf "  %s: %.2f ms in %d packages; %.1f MiB\n", bin, ms[int((NR + 1) / 2)], n, size / 1048576}'
 done

@@ -22,9 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . hack/bench-lib.sh
-out=.bench/webhook
-rm -rf "$out"
-mkdir -p "$out"
+bench_out webhook --fresh
 dur=${BENCH_WEBHOOK_DURATION:-20s}
 warmup=3s
 soak=${BENCH_WEBHOOK_SOAK:-60s}
