@@ -88,24 +88,17 @@ func BenchmarkStreamFloor(b *testing.B) {
 
 // BenchmarkAudit is check's engine work on one Deployment that is not
 // injected yet: plan the injection, change nothing, judge.
-func BenchmarkAudit(b *testing.B) {
-	in, doc := benchDeployment(b, false)
-	origin := func(*yaml.Node) string { return "" }
-	b.ReportAllocs()
-	for b.Loop() {
-		if f := in.Audit(doc, origin); len(f) != 1 || f[0].State != StateNotInjected {
-			b.Fatal(f)
-		}
-	}
-}
+func BenchmarkAudit(b *testing.B) { benchAudit(b, false, StateNotInjected) }
 
 // BenchmarkAuditCurrent is check on an injected, current Deployment.
-func BenchmarkAuditCurrent(b *testing.B) {
-	in, doc := benchDeployment(b, true)
+func BenchmarkAuditCurrent(b *testing.B) { benchAudit(b, true, StateCurrent) }
+
+func benchAudit(b *testing.B, injected bool, want State) {
+	in, doc := benchDeployment(b, injected)
 	origin := func(*yaml.Node) string { return "" }
 	b.ReportAllocs()
 	for b.Loop() {
-		if f := in.Audit(doc, origin); len(f) != 1 || f[0].State != StateCurrent {
+		if f := in.Audit(doc, origin); len(f) != 1 || f[0].State != want {
 			b.Fatal(f)
 		}
 	}
