@@ -19,18 +19,19 @@ go test -c -o "$out/webhook.test" ./webhook
 n1=200 n2=1200
 if [ -n "${BENCH_QUICK:-}" ]; then n1=50 n2=250; fi
 out=$PWD/$out
-count() { # count BENCH N: instructions of the whole run (in the package's directory, for its testdata)
-  if ! (cd webhook && GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOGC=400 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$out/$1.$2.out" \
-    "$out/webhook.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime "${2}x" >"$out/$1.$2.txt" 2>"$out/$1.$2.log"); then
+count() { # count BENCH[/SUB] N: instructions of the whole run (in the package's directory, for its testdata)
+  local pattern="^${1//\//\$/^}\$" f="$out/${1//\//-}.$2" # each level anchored: ^A$/^B$
+  if ! (cd webhook && GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOGC=400 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$f.out" \
+    "$out/webhook.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "${2}x" >"$f.txt" 2>"$f.log"); then
     echo "bench-instructions: $1 failed:" >&2
-    cat "$out/$1.$2.txt" "$out/$1.$2.log" >&2
+    cat "$f.txt" "$f.log" >&2
     exit 1
   fi
-  grep -o 'Collected : [0-9]*' "$out/$1.$2.log" | grep -o '[0-9]*$'
+  grep -o 'Collected : [0-9]*' "$f.log" | grep -o '[0-9]*$'
 }
 echo "| benchmark (webhook/bench_test.go) | instructions / op |"
 echo "|---|---:|"
-for b in BenchmarkServeHTTP BenchmarkAdmit BenchmarkAdmitNotConcerned BenchmarkParseReview BenchmarkDecodePod BenchmarkEngineApply BenchmarkDiff; do
+for b in BenchmarkServeHTTP/budget BenchmarkAdmit BenchmarkAdmitNotConcerned BenchmarkParseReview BenchmarkDecodePod BenchmarkEngineApply BenchmarkDiff; do
   i1=$(count "$b" "$n1") i2=$(count "$b" "$n2")
   echo "| ${b#Benchmark} | $(( (i2 - i1) / (n2 - n1) )) |"
 done
